@@ -1,0 +1,42 @@
+"""The Player seam: what the controller may ask of whatever shows the video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class Player(Protocol):
+    """Plays one segment at a time of a scenario's media and reports through ``emit``.
+
+    Methods are blocking and are called from one worker thread, in order. Events
+    (``SegmentStarted``, ``SegmentEnded``, ``PlayerFault``) arrive on the player's own thread.
+    """
+
+    name: str
+
+    def open(self) -> None:
+        """Start the player (window / DRM output) and show the idle card."""
+
+    def close(self) -> None:
+        """Stop playback and release the output; safe to call twice."""
+
+    def play_segment(self, media: Path, start_s: float, end_s: float | None, token: int) -> None:
+        """Show ``media`` from ``start_s`` to ``end_s`` (None: to the end of the file).
+
+        Emits ``SegmentStarted(token)`` when the first frame plays and ``SegmentEnded(token)``
+        when the end is reached, after which the last frame is held. A new call replaces the
+        current segment; events of a replaced token are never emitted afterwards.
+        """
+
+    def pause(self) -> None:
+        """Freeze the picture on the current frame."""
+
+    def resume(self) -> None:
+        """Continue after ``pause``."""
+
+    def show_idle(self) -> None:
+        """Stop the segment and show the idle card (never the desktop)."""
+
+    def position(self) -> float | None:
+        """Seconds since the current segment's start, or None when no segment is loaded."""
