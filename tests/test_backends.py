@@ -1,0 +1,168 @@
+"""open_hardware: the pieces of each mode work, and a missing device is a warning."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from gpiozero import Device
+
+from hardware.backends import Hardware, open_hardware
+from hardware.camera.sim import SimCamera
+from hardware.events import HardwareEvent, HitDetected, InputChanged
+from hardware.gpio.inputs import InputPin
+
+PINS = [InputPin("pedal", 17, bounce_s=0.0), InputPin("trigger", 27, bounce_s=0.0)]
+NULL_OUTPUT = {"vo": "null", "ao": "null"}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[HardwareEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: HardwareEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, kind: type, timeout: float = 1.0) -> list[HardwareEvent]:
+        with self._cond:
+            self._cond.wait_for(lambda: any(isinstance(e, kind) for e in self.events), timeout)
+            return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def sim_hw():
+    rec = Recorder()
+    hw = open_hardware("sim", emit=rec, input_pins=PINS, player_options=NULL_OUTPUT, player_kind="sim")
+    yield hw, rec
+    hw.close()
+
+
+def test_sim_mode_gives_working_pieces(sim_hw) -> None:
+    hw, rec = sim_hw
+    assert hw.warnings == []
+    assert hw.camera is hw.sim_camera is not None
+    assert hw.inputs is not None and hw.sim_gpio is not None
+    assert hw.player is not None
+
+    hw.sim_camera.shoot(0.25, 0.75, color="green")
+    hits = rec.wait_for(HitDetected)
+    assert len(hits) == 1
+    hit = hits[0]
+    assert (hit.x, hit.y, hit.color, hit.source) == (0.25, 0.75, "green", "sim-camera")
+
+    hw.sim_gpio.drive("trigger", True)
+    changes = rec.wait_for(InputChanged)
+    assert [(e.name, e.pressed) for e in changes] == [("trigger", True)]
+    assert hw.inputs.states() == {"pedal": False, "trigger": True}
+
+
+def test_shot_is_reported_from_the_camera_thread() -> None:
+    threads: list[str] = []
+    got = threading.Event()
+
+    def emit(event: HardwareEvent) -> None:
+        threads.append(threading.current_thread().name)
+        got.set()
+
+    cam = SimCamera(emit)
+    cam.open()
+    try:
+        cam.shoot(0.0, 1.0)
+        assert got.wait(1.0)
+        assert threads == ["sim-camera"]
+    finally:
+        cam.close()
+
+
+@pytest.mark.parametrize("x, y", [(-0.01, 0.5), (0.5, 1.01), (float("nan"), 0.5), (0.5, float("inf"))])
+def test_shot_outside_the_picture_is_refused(sim_hw, x: float, y: float) -> None:
+    hw, _ = sim_hw
+    with pytest.raises(ValueError):
+        hw.sim_camera.shoot(x, y)
+
+
+def test_closed_camera_sees_nothing(sim_hw) -> None:
+    hw, _ = sim_hw
+    hw.sim_camera.close()
+    with pytest.raises(RuntimeError):
+        hw.sim_camera.shoot(0.5, 0.5)
+
+
+def test_unknown_mode_or_player_kind_raises() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        open_hardware("mars", emit=Recorder(), input_pins=PINS, player_options={}, player_kind="sim")
+    with pytest.raises(ValueError, match="player kind"):
+        open_hardware("sim", emit=Recorder(), input_pins=PINS, player_options={}, player_kind="vlc")
+
+
+def test_close_is_idempotent_and_releases_everything(sim_hw) -> None:
+    hw, rec = sim_hw
+    hw.close()
+    hw.close()
+    assert hw.inputs is not None and hw.inputs.states() == {}
+    assert hw.sim_camera is not None and not hw.sim_camera.is_open
+    hw.sim_gpio.drive("pedal", True)  # nobody listens any more
+    assert not any(isinstance(e, InputChanged) for e in rec.events)
+
+
+def test_bad_input_configuration_is_a_warning_not_a_crash() -> None:
+    pins = [InputPin("pedal", 17), InputPin("trigger", 17)]
+    hw = open_hardware("sim", emit=Recorder(), input_pins=pins, player_options={}, player_kind="sim")
+    try:
+        assert hw.inputs is None
+        assert any("GPIO17" in w for w in hw.warnings)
+        assert hw.camera is not None  # the rest is still there
+    finally:
+        hw.close()
+
+
+def test_mpv_unavailable_falls_back_to_the_simulated_player(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "hardware.player.mpv_player", None)  # import fails
+    hw = open_hardware("sim", emit=Recorder(), input_pins=PINS, player_options=NULL_OUTPUT)
+    try:
+        from hardware.player.sim import SimPlayer
+
+        assert isinstance(hw.player, SimPlayer)
+        assert any("simulated player" in w for w in hw.warnings)
+    finally:
+        hw.close()
+
+
+def test_pi_mode_without_a_pin_factory_has_no_inputs(monkeypatch) -> None:
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
+    hw = open_hardware("pi", emit=Recorder(), input_pins=PINS, player_options={}, player_kind="sim")
+    try:
+        assert hw.inputs is None and hw.camera is None
+        assert hw.sim_gpio is None and hw.sim_camera is None
+        assert any("camera support arrives with laser detection" in w for w in hw.warnings)
+        assert any("pin factory" in w for w in hw.warnings)
+    finally:
+        hw.close()
+
+
+def test_pi_mode_uses_gpiozeros_default_factory(monkeypatch) -> None:
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")  # stands in for lgpio here
+    rec = Recorder()
+    hw: Hardware = open_hardware("pi", emit=rec, input_pins=PINS, player_options={}, player_kind="sim")
+    try:
+        assert hw.inputs is not None
+        Device.pin_factory.pin(17).drive_low()
+        assert [(e.name, e.pressed) for e in rec.wait_for(InputChanged)] == [("pedal", True)]
+    finally:
+        hw.close()
+
+
+def test_sim_mode_with_mpv_uses_libmpv_on_null_outputs() -> None:
+    mpv_player = pytest.importorskip("hardware.player.mpv_player", exc_type=ImportError)
+    hw = open_hardware("sim", emit=Recorder(), input_pins=PINS, player_options=NULL_OUTPUT)
+    try:
+        assert hw.warnings == []
+        assert isinstance(hw.player, mpv_player.MpvPlayer)
+    finally:
+        hw.close()
