@@ -1,0 +1,443 @@
+"""The controller: the branching state machine, owned by the event loop.
+
+Every change to the live state goes through here, one action at a time (an asyncio lock keeps
+API calls, timers and hardware events from interleaving). Each action drives the player through
+its device worker, commits its event to the record before returning (acknowledged = on disk),
+and then tells the connected clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+from appliance.clock import Clock
+from appliance.device_worker import DeviceWorker
+from appliance.errors import InvalidTransition, NotFound
+from appliance.events import EventBus
+from appliance.live_session import LiveSession
+from appliance.records import EventRow, Records, SessionRow
+from appliance.scenario.library import ScenarioLibrary
+from appliance.scenario.model import Choice
+from hardware.events import HitDetected, InputChanged, PlayerFault, SegmentEnded, SegmentStarted
+from hardware.player.base import Player
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COLOURS = {"de-escalate": "#2e7d32", "comply": "#1565c0", "escalate": "#c62828", "neutral": "#616161"}
+PEDAL_INPUT = "pedal"
+BRANCH_INPUT_PREFIX = "branch"
+
+
+def choice_json(choice: Choice) -> dict[str, Any]:
+    return {
+        "id": choice.id,
+        "label": choice.label,
+        "kind": choice.kind.value,
+        "colour": choice.colour or DEFAULT_COLOURS[choice.kind.value],
+        "hotkey": choice.hotkey,
+        "goto": choice.goto,
+    }
+
+
+class Controller:
+    def __init__(
+        self,
+        *,
+        library: ScenarioLibrary,
+        records: Records,
+        player: Player,
+        player_worker: DeviceWorker,
+        bus: EventBus,
+        clock: Clock,
+        hardware_info: dict[str, Any] | None = None,
+    ) -> None:
+        self.library = library
+        self.records = records
+        self.player = player
+        self.player_worker = player_worker
+        self.bus = bus
+        self.clock = clock
+        self.hardware_info = hardware_info or {"mode": "sim", "warnings": []}
+        self.live: LiveSession | None = None
+        self._lock = asyncio.Lock()
+        self._token = 0
+        bus.on(SegmentStarted, self._spawn(self._on_segment_started))
+        bus.on(SegmentEnded, self._spawn(self._on_segment_ended))
+        bus.on(HitDetected, self._spawn(self._on_hit))
+        bus.on(InputChanged, self._spawn(self._on_input))
+        bus.on(PlayerFault, self._on_player_fault)
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _spawn(self, handler: Any) -> Any:
+        def start(event: Any) -> None:
+            task = asyncio.ensure_future(self._locked(handler, event))
+            task.add_done_callback(_log_task_failure)
+
+        return start
+
+    async def _locked(self, handler: Any, *args: Any) -> Any:
+        async with self._lock:
+            return await handler(*args)
+
+    def _require(self, session_id: str, *, active: bool = True) -> LiveSession:
+        live = self.live
+        if live is None or live.id != session_id:
+            raise NotFound(f"no running session {session_id!r}")
+        if active and live.status == "ended":
+            raise InvalidTransition(f"session {session_id} has ended")
+        return live
+
+    async def _record(
+        self,
+        live: LiveSession,
+        kind: str,
+        actor: str,
+        data: dict[str, Any] | None = None,
+        *,
+        t_mono: float | None = None,
+    ) -> EventRow:
+        t_mono = self.clock.monotonic() if t_mono is None else t_mono
+        live.seq += 1
+        row = EventRow(
+            session_id=live.id,
+            seq=live.seq,
+            kind=kind,
+            actor=actor,
+            scene_id=live.scene_id or None,
+            t_mono=t_mono,
+            t_wall=time.time(),
+            t_session_s=live.session_time(t_mono),
+            data=data or {},
+        )
+        await self.records.append(row)
+        live.events.append(row)
+        self.bus.broadcast({"type": "event", "event": row.to_json()})
+        return row
+
+    def _publish_state(self) -> None:
+        self.bus.broadcast({"type": "state", "state": self.snapshot(include_events=False)})
+
+    def _play_current(self, live: LiveSession) -> None:
+        scene = live.scene
+        self._token += 1
+        live.token = self._token
+        media = live.package.media_path(live.scene_id)
+        self.player_worker.submit(self.player.play_segment, media, scene.start_s, scene.end_s, live.token)
+
+    async def _enter_scene(self, live: LiveSession, scene_id: str, actor: str) -> None:
+        live.cancel_timer()
+        live.scene_id = scene_id
+        live.held = False
+        live.status = "running"
+        live.paused_at = None
+        live.scene_paused_total = 0.0
+        live.scene_started_mono = self.clock.monotonic()
+        live.path.append(scene_id)
+        self._play_current(live)
+        await self._record(live, "scene_entered", actor, {"title": live.scene.title})
+        self._arm_timeout(live)
+
+    def _arm_timeout(self, live: LiveSession) -> None:
+        timeout = live.scene.timeout
+        if timeout is None:
+            return
+        remaining = timeout.after_s - live.scene_time(self.clock.monotonic())
+        token = live.token
+        live.timer_due_scene_t = timeout.after_s
+        live.timer = self.clock.call_later(remaining, lambda: self._spawn(self._on_timeout)(token))
+
+    async def _transition(
+        self, live: LiveSession, goto: str, actor: str, detail: dict[str, Any], t_mono: float | None = None
+    ) -> None:
+        await self._record(
+            live, "branch", actor, {"from": live.scene_id, "to": goto, **detail}, t_mono=t_mono
+        )
+        await self._enter_scene(live, goto, actor)
+        self._publish_state()
+
+    async def _end(self, live: LiveSession, actor: str, outcome: str) -> None:
+        live.cancel_timer()
+        live.status = "ended"
+        live.outcome = outcome
+        live.paused_at = None
+        self.player_worker.submit(self.player.show_idle)
+        row = await self._record(live, "session_ended", actor, {"outcome": outcome})
+        await self.records.set_status(live.id, "ended", outcome=outcome, ended_wall=row.t_wall)
+        self._publish_state()
+
+    # ---- instructor actions (API) ----------------------------------------------------------
+    async def start_session(self, scenario_id: str, trainees: list[str], instructor: str = "") -> SessionRow:
+        async with self._lock:
+            if self.live is not None and self.live.status != "ended":
+                raise InvalidTransition(
+                    f"session {self.live.id} ({self.live.row.scenario_title}) is still running: end it first"
+                )
+            package = self.library.get(scenario_id)
+            manifest = package.manifest
+            now_mono = self.clock.monotonic()
+            session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+            row = await self.records.create_session(
+                session_id,
+                scenario_id=manifest.id,
+                scenario_title=manifest.title,
+                scenario_version=manifest.version,
+                trainees=trainees,
+                instructor=instructor,
+                started_wall=time.time(),
+            )
+            live = LiveSession(row=row, package=package, started_mono=now_mono)
+            self.live = live
+            await self._record(
+                live,
+                "session_started",
+                "instructor",
+                {
+                    "scenario": manifest.id,
+                    "title": manifest.title,
+                    "trainees": trainees,
+                    "instructor": instructor,
+                },
+                t_mono=now_mono,
+            )
+            await self._enter_scene(live, manifest.start, "system")
+            self._publish_state()
+            return row
+
+    async def branch(self, session_id: str, choice_id: str, actor: str = "instructor") -> EventRow:
+        async with self._lock:
+            live = self._require(session_id)
+            choice = next((c for c in live.scene.choices if c.id == choice_id), None)
+            if choice is None:
+                offered = ", ".join(c.id for c in live.scene.choices) or "none"
+                raise InvalidTransition(
+                    f"scene {live.scene_id!r} has no choice {choice_id!r} (choices: {offered})"
+                )
+            if live.status == "paused":
+                self.player_worker.submit(self.player.resume)
+            await self._transition(
+                live,
+                choice.goto,
+                actor,
+                {"choice": choice.id, "label": choice.label, "kind": choice.kind.value},
+            )
+            return live.events[-2]
+
+    async def pause(
+        self, session_id: str, actor: str = "instructor", detail: dict[str, Any] | None = None
+    ) -> EventRow:
+        async with self._lock:
+            return await self._pause(self._require(session_id), actor, detail)
+
+    async def _pause(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
+        if live.status == "paused":
+            raise InvalidTransition("the session is already paused")
+        live.cancel_timer()
+        live.status = "paused"
+        live.paused_at = self.clock.monotonic()
+        self.player_worker.submit(self.player.pause)
+        row = await self._record(live, "paused", actor, detail, t_mono=live.paused_at)
+        self._publish_state()
+        return row
+
+    async def resume(
+        self, session_id: str, actor: str = "instructor", detail: dict[str, Any] | None = None
+    ) -> EventRow:
+        async with self._lock:
+            return await self._resume(self._require(session_id), actor, detail)
+
+    async def _resume(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
+        if live.status != "paused" or live.paused_at is None:
+            raise InvalidTransition("the session is not paused")
+        now = self.clock.monotonic()
+        live.scene_paused_total += now - live.paused_at
+        live.paused_at = None
+        live.status = "running"
+        self.player_worker.submit(self.player.resume)
+        self._arm_timeout(live)
+        row = await self._record(live, "resumed", actor, detail, t_mono=now)
+        self._publish_state()
+        return row
+
+    async def replay(self, session_id: str, actor: str = "instructor") -> EventRow:
+        async with self._lock:
+            live = self._require(session_id)
+            if live.status == "paused":
+                self.player_worker.submit(self.player.resume)
+            row = await self._record(live, "replayed", actor, {"scene": live.scene_id})
+            await self._enter_scene(live, live.scene_id, actor)
+            self._publish_state()
+            return row
+
+    async def restart(self, session_id: str, actor: str = "instructor") -> EventRow:
+        async with self._lock:
+            live = self._require(session_id)
+            if live.status == "paused":
+                self.player_worker.submit(self.player.resume)
+            row = await self._record(live, "restarted", actor, {"from": live.scene_id})
+            await self._enter_scene(live, live.package.manifest.start, actor)
+            self._publish_state()
+            return row
+
+    async def flag(self, session_id: str, note: str, actor: str = "instructor") -> EventRow:
+        async with self._lock:
+            live = self._require(session_id)
+            now = self.clock.monotonic()
+            return await self._record(
+                live, "flagged", actor, {"note": note, "scene_t": round(live.scene_time(now), 3)}, t_mono=now
+            )
+
+    async def end(self, session_id: str, actor: str = "instructor", outcome: str | None = None) -> EventRow:
+        async with self._lock:
+            live = self._require(session_id)
+            await self._end(live, actor, outcome or "ended by instructor")
+            return live.events[-1]
+
+    # ---- hardware and timers (loop) -------------------------------------------------------
+    async def _on_segment_started(self, event: SegmentStarted) -> None:
+        live = self.live
+        if live is not None and event.token == live.token and live.status != "ended":
+            # The picture's own start is the scene's time origin (zones and timeouts follow it).
+            live.scene_started_mono = event.t_mono
+            if live.timer is not None:
+                live.cancel_timer()
+                self._arm_timeout(live)
+
+    async def _on_segment_ended(self, event: SegmentEnded) -> None:
+        live = self.live
+        if live is None or event.token != live.token or live.status == "ended":
+            return
+        scene = live.scene
+        if scene.outcome is not None:
+            await self._end(live, "segment_end", scene.outcome)
+        elif scene.on_end is not None:
+            await self._transition(live, scene.on_end, "segment_end", {"how": "on_end"}, t_mono=event.t_mono)
+        else:
+            live.held = True
+            self._publish_state()
+
+    async def _on_timeout(self, token: int) -> None:
+        live = self.live
+        if live is None or live.token != token or live.status != "running" or live.scene.timeout is None:
+            return
+        live.timer = None
+        await self._transition(live, live.scene.timeout.goto, "timeout", {"how": "timeout"})
+
+    async def _on_hit(self, event: HitDetected) -> None:
+        live = self.live
+        if live is None or live.status == "ended":
+            log.debug("hit outside a session ignored: %s", event)
+            return
+        scene_t = live.scene_time(event.t_mono)
+        zones = live.zones_at(event.x, event.y, scene_t)
+        await self._record(
+            live,
+            "hit",
+            "hit",
+            {
+                "x": round(event.x, 5),
+                "y": round(event.y, 5),
+                "color": event.color,
+                "source": event.source,
+                "scene_t": round(scene_t, 3),
+                "zones": [{"id": z.id, "kind": z.kind.value} for z in zones],
+            },
+            t_mono=event.t_mono,
+        )
+        if live.status != "running":
+            return
+        for rule in live.scene.on_hit:
+            if any(rule.zone == z.id or rule.kind == z.kind for z in zones):
+                await self._transition(
+                    live,
+                    rule.goto,
+                    "hit",
+                    {"how": "on_hit", "zone": rule.zone or rule.kind},
+                    t_mono=event.t_mono,
+                )
+                return
+
+    async def _on_input(self, event: InputChanged) -> None:
+        live = self.live
+        if live is None or live.status == "ended":
+            return
+        await self._record(
+            live, "input", "input", {"name": event.name, "pressed": event.pressed}, t_mono=event.t_mono
+        )
+        if not event.pressed:
+            return
+        detail = {"input": event.name}
+        if event.name == PEDAL_INPUT:
+            if live.status == "paused":
+                await self._resume(live, "input", detail)
+            else:
+                await self._pause(live, "input", detail)
+            return
+        if live.status != "running":
+            return
+        for rule in live.scene.on_input:
+            if rule.input == event.name:
+                await self._transition(live, rule.goto, "input", {"how": "on_input", **detail}, event.t_mono)
+                return
+        if event.name.startswith(BRANCH_INPUT_PREFIX) and event.name[len(BRANCH_INPUT_PREFIX) :].isdigit():
+            index = int(event.name[len(BRANCH_INPUT_PREFIX) :]) - 1
+            if 0 <= index < len(live.scene.choices):
+                choice = live.scene.choices[index]
+                await self._transition(
+                    live,
+                    choice.goto,
+                    "input",
+                    {"choice": choice.id, "label": choice.label, "kind": choice.kind.value, **detail},
+                    event.t_mono,
+                )
+
+    def _on_player_fault(self, event: PlayerFault) -> None:
+        log.error("player fault: %s", event.message)
+        warnings = self.hardware_info.setdefault("warnings", [])
+        message = f"player: {event.message}"
+        if message not in warnings:
+            warnings.append(message)
+        self._publish_state()
+
+    # ---- snapshots ------------------------------------------------------------------------
+    def snapshot(self, *, include_events: bool = True) -> dict[str, Any]:
+        live = self.live
+        state: dict[str, Any] = {
+            "session": None,
+            "scene": None,
+            "scene_time_s": 0.0,
+            "hardware": self.hardware_info,
+        }
+        if include_events:
+            state["events"] = []
+        if live is None:
+            return state
+        row = live.row.to_json()
+        row.update(status=live.status, outcome=live.outcome, path=list(live.path))
+        state["session"] = row
+        scene = live.scene
+        state["scene"] = {
+            "id": live.scene_id,
+            "title": scene.title,
+            "description": scene.description,
+            "choices": [choice_json(c) for c in scene.choices] if live.status != "ended" else [],
+            "held": live.held,
+            "outcome": scene.outcome,
+            "on_end": scene.on_end,
+            "timeout_s": scene.timeout.after_s if scene.timeout else None,
+        }
+        state["scene_time_s"] = round(live.scene_time(self.clock.monotonic()), 3)
+        if include_events:
+            state["events"] = [e.to_json() for e in live.events]
+        return state
+
+
+def _log_task_failure(task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, (InvalidTransition, NotFound)):
+        log.error("controller task failed: %s", exc, exc_info=exc)

@@ -1,0 +1,160 @@
+"""The composition root: the only module that wires hardware, appliance and web_ui together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+import uvicorn
+
+from appliance.clock import LoopClock
+from appliance.controller import Controller
+from appliance.demo_library import ensure_demo_library
+from appliance.device_worker import DeviceWorker
+from appliance.errors import ConfigError
+from appliance.events import EventBus
+from appliance.pairing import Pairing, load_or_create_pin
+from appliance.records import Records
+from appliance.scenario.library import ScenarioLibrary
+from appliance.service import Service, SimControls
+from appliance.settings import Settings
+from hardware.backends import Hardware, open_hardware
+from hardware.gpio.inputs import InputPin
+from web_ui.app import create_app
+
+log = logging.getLogger("openrange")
+
+
+def player_options(settings: Settings) -> dict[str, str]:
+    """mpv options for this box: headless here, a window on a desktop, DRM on the Pi."""
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    p = settings.player
+    if settings.hardware == "pi":
+        options = {"vo": p.vo or "gpu", "gpu-context": "drm", "fullscreen": "yes"}
+    elif has_display:
+        options = {"vo": p.vo or "gpu", "fullscreen": "yes"}
+    else:
+        options = {"vo": p.vo or "null"}
+    if p.ao:
+        options["ao"] = p.ao
+    elif settings.hardware == "sim" and not has_display:
+        options["ao"] = "null"
+    options.update(p.extra_options)
+    return options
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    log.info("demo library: rendering %d/%d %s", done, total, label)
+
+
+async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> None:
+    """Run the range controller until SIGINT/SIGTERM (or until ``shutdown`` is set)."""
+    loop = asyncio.get_running_loop()
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    bus = EventBus(loop)
+    records = Records(settings.records_path)
+    await records.open()
+    interrupted = await records.interrupt_unfinished()
+    for sid in interrupted:
+        log.warning("session %s was interrupted by the last stop; its record is kept", sid)
+
+    if settings.demo_library:
+        await loop.run_in_executor(
+            None,
+            lambda: ensure_demo_library(settings.library_dir, size=settings.demo_size, progress=_progress),
+        )
+    library = ScenarioLibrary(settings.library_dir, data_dir / "cache" / "packages")
+    await loop.run_in_executor(None, library.scan)
+    log.info("scenario library: %d scenarios, %d broken", len(library.list()), len(library.broken))
+
+    pins = [InputPin(i.name, i.pin, i.pull_up, i.bounce_s) for i in settings.gpio.inputs]
+    hardware: Hardware = await loop.run_in_executor(
+        None,
+        lambda: open_hardware(
+            settings.hardware,
+            emit=bus.publish_threadsafe,
+            input_pins=pins,
+            player_options=player_options(settings),
+            player_kind=settings.player.backend,
+        ),
+    )
+    player_worker = DeviceWorker("player")
+    hardware_info: dict[str, Any] = {
+        "mode": settings.hardware,
+        "player": getattr(hardware.player, "name", type(hardware.player).__name__),
+        "warnings": list(hardware.warnings),
+    }
+    controller = Controller(
+        library=library,
+        records=records,
+        player=hardware.player,
+        player_worker=player_worker,
+        bus=bus,
+        clock=LoopClock(loop),
+        hardware_info=hardware_info,
+    )
+    pin = load_or_create_pin(data_dir, settings.web.pin)
+    pairing = Pairing(records, pin, token_ttl_s=settings.web.token_ttl_h * 3600)
+    sim = SimControls(hardware.sim_camera, hardware.sim_gpio) if settings.hardware == "sim" else None
+    service = Service(
+        settings=settings,
+        controller=controller,
+        records=records,
+        library=library,
+        pairing=pairing,
+        bus=bus,
+        sim=sim,
+    )
+    app = create_app(service)
+    config = uvicorn.Config(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    announcer = asyncio.create_task(_announce_when_ready(server, service, pin))
+    stopper = asyncio.create_task(_stop_when(shutdown, server)) if shutdown is not None else None
+    try:
+        await server.serve()
+        if not server.started:
+            raise ConfigError(f"could not listen on {settings.web.host}:{settings.web.port} (in use?)")
+    finally:
+        announcer.cancel()
+        if stopper is not None:
+            stopper.cancel()
+        live = controller.live
+        if live is not None and live.status != "ended":
+            log.warning("stopping with session %s still running: it will show as interrupted", live.id)
+        hardware.close()
+        player_worker.shutdown()
+        if sim is not None:
+            sim.close()
+        await records.close()
+        log.info("stopped")
+
+
+async def _announce_when_ready(server: uvicorn.Server, service: Service, pin: str) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    service.ready = True
+    web = service.settings.web
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+    log.info("instructor panel: http://%s:%d/  pairing PIN: %s", host, web.port, pin)
+
+
+async def _stop_when(shutdown: asyncio.Event, server: uvicorn.Server) -> None:
+    await shutdown.wait()
+    server.should_exit = True
+
+
+def run(settings: Settings) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+    return 0
