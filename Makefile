@@ -1,24 +1,28 @@
 # OpenRange: `make run` sets everything up and runs the range controller on the simulator;
-# `make test` sets everything up and runs the checks and the test suite.
+# `make test` sets everything up and runs the checks and the whole test suite.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3-venv libmpv2 ffmpeg espeak-ng fonts-dejavu-core
+RUN_PACKAGES := python3-venv libmpv2 ffmpeg espeak-ng fonts-dejavu-core
+TEST_PACKAGES := $(RUN_PACKAGES) chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_ARGS ?= --hardware sim
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages run test lint bench clean
+.PHONY: setup setup-test run test lint bench clean
 
-system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs the Debian packages named in $(1) that are not installed yet.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
 
 $(BIN)/.installed: pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -26,17 +30,26 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-setup: system-packages $(BIN)/.installed
+setup:
+	$(call apt_install,$(RUN_PACKAGES))
+	@$(MAKE) --no-print-directory $(BIN)/.installed
+
+setup-test:
+	$(call apt_install,$(TEST_PACKAGES))
+	@$(MAKE) --no-print-directory $(BIN)/.installed
 
 run: setup
 	$(BIN)/openrange run $(RUN_ARGS)
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts
