@@ -21,26 +21,14 @@ from appliance.events import EventBus
 from appliance.live_session import LiveSession
 from appliance.records import EventRow, Records, SessionRow
 from appliance.scenario.library import ScenarioLibrary
-from appliance.scenario.model import Choice
+from appliance.snapshot import live_snapshot
 from hardware.events import HitDetected, InputChanged, PlayerFault, SegmentEnded, SegmentStarted
 from hardware.player.base import Player
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COLOURS = {"de-escalate": "#2e7d32", "comply": "#1565c0", "escalate": "#c62828", "neutral": "#616161"}
 PEDAL_INPUT = "pedal"
 BRANCH_INPUT_PREFIX = "branch"
-
-
-def choice_json(choice: Choice) -> dict[str, Any]:
-    return {
-        "id": choice.id,
-        "label": choice.label,
-        "kind": choice.kind.value,
-        "colour": choice.colour or DEFAULT_COLOURS[choice.kind.value],
-        "hotkey": choice.hotkey,
-        "goto": choice.goto,
-    }
 
 
 class Controller:
@@ -402,37 +390,11 @@ class Controller:
             warnings.append(message)
         self._publish_state()
 
-    # ---- snapshots ------------------------------------------------------------------------
     def snapshot(self, *, include_events: bool = True) -> dict[str, Any]:
-        live = self.live
-        state: dict[str, Any] = {
-            "session": None,
-            "scene": None,
-            "scene_time_s": 0.0,
-            "hardware": self.hardware_info,
-        }
-        if include_events:
-            state["events"] = []
-        if live is None:
-            return state
-        row = live.row.to_json()
-        row.update(status=live.status, outcome=live.outcome, path=list(live.path))
-        state["session"] = row
-        scene = live.scene
-        state["scene"] = {
-            "id": live.scene_id,
-            "title": scene.title,
-            "description": scene.description,
-            "choices": [choice_json(c) for c in scene.choices] if live.status != "ended" else [],
-            "held": live.held,
-            "outcome": scene.outcome,
-            "on_end": scene.on_end,
-            "timeout_s": scene.timeout.after_s if scene.timeout else None,
-        }
-        state["scene_time_s"] = round(live.scene_time(self.clock.monotonic()), 3)
-        if include_events:
-            state["events"] = [e.to_json() for e in live.events]
-        return state
+        """The live state as clients see it (see docs/api.md, STATE)."""
+        return live_snapshot(
+            self.live, self.hardware_info, self.clock.monotonic(), include_events=include_events
+        )
 
 
 def _log_task_failure(task: asyncio.Future[Any]) -> None:

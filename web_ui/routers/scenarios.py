@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.scenario.load import ScenarioPackage
 from fastapi import APIRouter
 
-from appliance.controller import choice_json
+from appliance.scenario.load import ScenarioPackage
+from appliance.snapshot import choice_json
 from web_ui.deps import ClientDep, ServiceDep
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
