@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 FORMAT_V1 = "openrange-scenario/1"
 
@@ -136,7 +136,22 @@ class Polygon(_Strict):
         return inside
 
 
-Shape = Annotated[Rect | Circle | Polygon, Field(discriminator="shape")]
+def _shape_tag(value: object) -> str | None:
+    """The zone shape's tag; a mapping without 'shape' is a rect (the documented default)."""
+    if isinstance(value, dict):
+        tag = value.get("shape", "rect")
+        return tag if isinstance(tag, str) else None
+    return getattr(value, "shape", None)
+
+
+Shape = Annotated[
+    Annotated[Rect, Tag("rect")] | Annotated[Circle, Tag("circle")] | Annotated[Polygon, Tag("polygon")],
+    Discriminator(
+        _shape_tag,
+        custom_error_type="invalid_shape",
+        custom_error_message="shape must be 'rect', 'circle' or 'polygon'",
+    ),
+]
 
 
 class Zone(_Strict):
