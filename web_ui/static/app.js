@@ -29,7 +29,7 @@
     K_INSTRUCTOR = 'openrange.instructor';
   const EXPIRED_MSG = 'Pairing expired, enter the PIN again';
   const PIN_MIN = 4, PIN_MAX = 12;
-  const KIND_COLOURS = { 'de-escalate': '#2e7d32', comply: '#1565c0', escalate: '#c62828', neutral: '#546e7a' };
+  const KIND_COLOURS = { 'de-escalate': '#2e7d32', comply: '#1565c0', escalate: '#c62828', neutral: '#616161' };
 
   const $ = (id) => document.getElementById(id);
   const store = {
@@ -845,7 +845,15 @@
       $('menu-button').setAttribute('aria-expanded', String(open));
     });
     document.addEventListener('click', (e) => { if (!e.target.closest('.menu')) closeMenu(); });
-    $('unpair-button').addEventListener('click', () => expirePairing('Unpaired. Enter the PIN to pair again.'));
+    $('unpair-button').addEventListener('click', () => {
+      const token = S.token;
+      expirePairing('Unpaired. Enter the PIN to pair again.');
+      // Revoke the token on the box too (it also clears the cookie); the tablet is unpaired either way.
+      if (token) {
+        fetch('/api/auth/unpair', { method: 'POST', headers: { Authorization: 'Bearer ' + token }, cache: 'no-store', credentials: 'same-origin' })
+          .catch(() => { /* offline: the token expires on its own */ });
+      }
+    });
     document.addEventListener('keydown', onKey);
     window.addEventListener('online', nudgeWS);
     window.addEventListener('offline', () => { if (S.token && !WS.sock) setConn('offline'); });
