@@ -122,9 +122,15 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     announcer = asyncio.create_task(_announce_when_ready(server, service, pin))
     stopper = asyncio.create_task(_stop_when(shutdown, server)) if shutdown is not None else None
     try:
-        await server.serve()
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind
+            server.started = False
         if not server.started:
-            raise ConfigError(f"could not listen on {settings.web.host}:{settings.web.port} (in use?)")
+            raise ConfigError(
+                f"could not listen on {settings.web.host}:{settings.web.port}:"
+                " the address is in use or not permitted (choose another with --port)"
+            )
     finally:
         announcer.cancel()
         if stopper is not None:
