@@ -21,6 +21,8 @@ from appliance.events import EventBus
 from appliance.live_session import LiveSession
 from appliance.records import EventRow, Records, SessionRow
 from appliance.scenario.library import ScenarioLibrary
+from appliance.scenario.model import ZoneKind
+from appliance.scene_timers import SceneTimers
 from appliance.snapshot import live_snapshot
 from hardware.events import HitDetected, InputChanged, PlayerFault, SegmentEnded, SegmentStarted
 from hardware.player.base import Player
@@ -61,8 +63,8 @@ class Controller:
 
     # ---- helpers -------------------------------------------------------------------------
     def _spawn(self, handler: Any) -> Any:
-        def start(event: Any) -> None:
-            task = asyncio.ensure_future(self._locked(handler, event))
+        def start(*args: Any) -> None:
+            task = asyncio.ensure_future(self._locked(handler, *args))
             task.add_done_callback(_log_task_failure)
 
         return start
@@ -117,7 +119,7 @@ class Controller:
         self.player_worker.submit(self.player.play_segment, media, scene.start_s, scene.end_s, live.token)
 
     async def _enter_scene(self, live: LiveSession, scene_id: str, actor: str) -> None:
-        live.cancel_timer()
+        live.timers.reset()
         live.scene_id = scene_id
         live.held = False
         live.status = "running"
@@ -127,16 +129,18 @@ class Controller:
         live.path.append(scene_id)
         self._play_current(live)
         await self._record(live, "scene_entered", actor, {"title": live.scene.title})
-        self._arm_timeout(live)
+        self._add_scene_timers(live)
+        live.timers.start(live.scene_time(self.clock.monotonic()))
 
-    def _arm_timeout(self, live: LiveSession) -> None:
-        timeout = live.scene.timeout
-        if timeout is None:
-            return
-        remaining = timeout.after_s - live.scene_time(self.clock.monotonic())
-        token = live.token
-        live.timer_due_scene_t = timeout.after_s
-        live.timer = self.clock.call_later(remaining, lambda: self._spawn(self._on_timeout)(token))
+    def _add_scene_timers(self, live: LiveSession) -> None:
+        """The scene's timeout and threat cue, on the scene's own (pause-aware) clock."""
+        scene, token = live.scene, live.token
+        if scene.timeout is not None:
+            live.timers.add("timeout", scene.timeout.after_s, lambda: self._spawn(self._on_timeout)(token))
+        threats = [z for z in scene.zones if z.kind == ZoneKind.threat]
+        if threats:
+            opens = min(z.from_s for z in threats)
+            live.timers.add("threat_cue", opens, lambda: self._spawn(self._on_threat_cue)(token, opens))
 
     async def _transition(
         self, live: LiveSession, goto: str, actor: str, detail: dict[str, Any], t_mono: float | None = None
@@ -148,7 +152,7 @@ class Controller:
         self._publish_state()
 
     async def _end(self, live: LiveSession, actor: str, outcome: str) -> None:
-        live.cancel_timer()
+        live.timers.stop()
         live.status = "ended"
         live.outcome = outcome
         live.paused_at = None
@@ -177,7 +181,9 @@ class Controller:
                 instructor=instructor,
                 started_wall=time.time(),
             )
-            live = LiveSession(row=row, package=package, started_mono=now_mono)
+            live = LiveSession(
+                row=row, package=package, started_mono=now_mono, timers=SceneTimers(self.clock)
+            )
             self.live = live
             await self._record(
                 live,
@@ -223,7 +229,7 @@ class Controller:
     async def _pause(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
         if live.status == "paused":
             raise InvalidTransition("the session is already paused")
-        live.cancel_timer()
+        live.timers.stop()
         live.status = "paused"
         live.paused_at = self.clock.monotonic()
         self.player_worker.submit(self.player.pause)
@@ -245,7 +251,7 @@ class Controller:
         live.paused_at = None
         live.status = "running"
         self.player_worker.submit(self.player.resume)
-        self._arm_timeout(live)
+        live.timers.start(live.scene_time(now))
         row = await self._record(live, "resumed", actor, detail, t_mono=now)
         self._publish_state()
         return row
@@ -290,9 +296,8 @@ class Controller:
         if live is not None and event.token == live.token and live.status != "ended":
             # The picture's own start is the scene's time origin (zones and timeouts follow it).
             live.scene_started_mono = event.t_mono
-            if live.timer is not None:
-                live.cancel_timer()
-                self._arm_timeout(live)
+            if live.status == "running":
+                live.timers.start(live.scene_time(self.clock.monotonic()))
 
     async def _on_segment_ended(self, event: SegmentEnded) -> None:
         live = self.live
@@ -311,8 +316,16 @@ class Controller:
         live = self.live
         if live is None or live.token != token or live.status != "running" or live.scene.timeout is None:
             return
-        live.timer = None
         await self._transition(live, live.scene.timeout.goto, "timeout", {"how": "timeout"})
+
+    async def _on_threat_cue(self, token: int, scene_t: float) -> None:
+        """A threat zone opens: the moment 'time to first shot' is measured from."""
+        live = self.live
+        if live is None or live.token != token or live.status == "ended":
+            return
+        zones = [z.id for z in live.scene.zones if z.kind == ZoneKind.threat and z.from_s == scene_t]
+        t_mono = live.scene_started_mono + live.scene_paused_total + scene_t
+        await self._record(live, "threat_cue", "system", {"zones": zones, "scene_t": scene_t}, t_mono=t_mono)
 
     async def _on_hit(self, event: HitDetected) -> None:
         live = self.live

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from appliance.clock import TimerHandle
 from appliance.records import EventRow, SessionRow
 from appliance.scenario.load import ScenarioPackage
 from appliance.scenario.model import Scene, Zone
+from appliance.scene_timers import SceneTimers
 
 
 @dataclass
@@ -15,6 +15,7 @@ class LiveSession:
     row: SessionRow
     package: ScenarioPackage
     started_mono: float
+    timers: SceneTimers
     status: str = "running"  # running | paused | ended
     outcome: str | None = None
     scene_id: str = ""
@@ -26,8 +27,6 @@ class LiveSession:
     seq: int = 0
     events: list[EventRow] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
-    timer: TimerHandle | None = None
-    timer_due_scene_t: float | None = None
 
     @property
     def id(self) -> str:
@@ -49,8 +48,3 @@ class LiveSession:
 
     def zones_at(self, x: float, y: float, scene_t: float) -> list[Zone]:
         return [z for z in self.scene.zones if z.active_at(scene_t) and z.area.contains(x, y)]
-
-    def cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None

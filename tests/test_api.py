@@ -160,7 +160,8 @@ def test_session_flow_and_record(api: httpx.Client) -> None:
     assert api.post(f"/api/sessions/{sid}/end").status_code == 409
     record = api.get(f"/api/sessions/{sid}").json()
     assert record["session"]["status"] == "ended" and record["session"]["trainees"] == ["Avery", "Jo"]
-    kinds = [e["kind"] for e in record["events"]]
+    # The threat cue (a threat zone opening 1 s into the scene) lands wherever the timing puts it.
+    kinds = [e["kind"] for e in record["events"] if e["kind"] != "threat_cue"]
     assert kinds == [
         "session_started", "scene_entered", "flagged", "paused", "resumed", "branch", "scene_entered",
         "replayed", "scene_entered", "branch", "scene_entered", "session_ended",

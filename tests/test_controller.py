@@ -255,3 +255,22 @@ async def test_stale_segment_end_after_a_branch_is_ignored(rig: Rig) -> None:
     rig.bus.publish(SegmentEnded(old_token, rig.clock.monotonic()))
     await rig.settle()
     assert rig.controller.live is not None and rig.controller.live.scene_id == "angry"
+
+
+async def test_threat_cue_is_recorded_when_the_threat_zone_opens_in_scene_time(rig: Rig) -> None:
+    sid = await start(rig)
+    live = rig.controller.live
+    assert live is not None
+    await rig.advance(0.5)
+    await rig.controller.pause(sid)
+    await rig.advance(10)
+    assert "threat_cue" not in rig.kinds(), "the cue waits while paused"
+    await rig.controller.resume(sid)
+    await rig.advance(0.75)
+    cues = [e for e in live.events if e.kind == "threat_cue"]
+    assert len(cues) == 1 and cues[0].data == {"zones": ["torso"], "scene_t": 1.0}
+    assert live.scene_time(cues[0].t_mono) == pytest.approx(1.0, abs=1e-6)
+    await rig.controller.pause(sid)
+    await rig.controller.resume(sid)
+    await rig.advance(2)
+    assert rig.kinds().count("threat_cue") == 1, "a cue fires once per scene"

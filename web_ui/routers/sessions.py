@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator
 
+from appliance.scoring import score_session
 from web_ui.deps import ClientDep, ControllerDep, ServiceDep
 
 router = APIRouter(prefix="/api", tags=["sessions"])
@@ -70,7 +71,12 @@ async def get_session(session_id: str, service: ServiceDep, client: ClientDep) -
         session.update(status=live.status, path=list(live.path))
     else:
         session["path"] = [e.scene_id for e in events if e.kind == "scene_entered"]
-    return {"session": session, "live": is_live, "events": [e.to_json() for e in events]}
+    return {
+        "session": session,
+        "live": is_live,
+        "score": score_session(events),
+        "events": [e.to_json() for e in events],
+    }
 
 
 @router.post("/sessions/{session_id}/branch")
