@@ -1,9 +1,13 @@
-"""Render one demo scene to an mp4 with ffmpeg (picture) and espeak-ng (voice).
+"""Render one demo scene to an intermediate clip with ffmpeg (picture) and espeak-ng (voice).
 
 The picture is a backdrop of flat boxes for the setting, figures built from boxes on a transparent
 canvas (moved and scaled by time expressions through ``overlay``/``scale``), a title band, the
-spoken line as a subtitle and, on a scenario's first scene, a title card. Text always reaches
-drawtext through ``textfile=`` in the job's own folder, so no user text is ever escaped by hand.
+spoken line as a subtitle, on a scenario's first scene a title card, and in the top-left corner
+the segment marker (``markers.py``). Text always reaches drawtext through ``textfile=`` in the
+job's own folder, so no user text is ever escaped by hand.
+
+The clip is an intermediate (lossless H.264 at the fastest preset, PCM audio in Matroska): the
+package's one media file is encoded once, when the packer joins the scenes (``__init__.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.demo_library.figures import figure_source, overlay_expressions
+from appliance.demo_library.markers import marker_level, marker_rect
 from appliance.demo_library.staging import BACKDROPS, Backdrop, Box, ScenarioScript, SceneScript, Speaker
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 """Bump when the picture or sound changes: every cached package is rendered again."""
 
 TITLE_CARD_S = 2.5
@@ -46,6 +51,7 @@ class RenderTools:
     """The programs and fonts a render needs, found once per library build."""
 
     ffmpeg: str
+    ffprobe: str
     espeak: str | None
     fonts: dict[str, Path]
     """'regular', 'bold' and 'italic' DejaVu Sans font files."""
@@ -57,9 +63,11 @@ def speech_available() -> bool:
 
 def find_tools() -> RenderTools:
     """Locate ffmpeg, espeak-ng (optional) and the DejaVu fonts, or raise RuntimeError."""
-    ffmpeg = shutil.which("ffmpeg")
+    ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
     if ffmpeg is None:
         raise RuntimeError("ffmpeg not found: install it (apt install ffmpeg)")
+    if ffprobe is None:
+        raise RuntimeError("ffprobe not found: install it (apt install ffmpeg)")
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         log.warning("espeak-ng not found: demo clips get silent audio, the lines only as subtitles")
@@ -70,7 +78,7 @@ def find_tools() -> RenderTools:
         if found is None:
             raise RuntimeError(f"font {name} not found: install it (apt install fonts-dejavu-core)")
         fonts[role] = found
-    return RenderTools(ffmpeg=ffmpeg, espeak=espeak, fonts=fonts)
+    return RenderTools(ffmpeg=ffmpeg, ffprobe=ffprobe, espeak=espeak, fonts=fonts)
 
 
 def render_scene(
@@ -78,17 +86,21 @@ def render_scene(
     scene: SceneScript,
     out_path: Path,
     *,
+    scene_index: int,
     size: tuple[int, int],
     fps: int,
     tools: RenderTools,
 ) -> None:
-    """Render ``scene`` of ``scenario`` to ``out_path``; RuntimeError names the clip if ffmpeg fails."""
+    """Render ``scene`` of ``scenario`` to ``out_path`` (.mkv); RuntimeError names the clip if ffmpeg fails.
+
+    ``scene_index`` is the scene's place in the manifest's scenes order (it picks the marker's grey).
+    """
     label = f"{scenario.id}/{scene.id}"
     with tempfile.TemporaryDirectory(prefix="openrange-demo-") as tmp:
         job = _Job(Path(tmp), tools)
         speech_start = TITLE_CARD_S if scene.title_card else SPEECH_LEAD_S
         wav = job.speech(scene, max_s=scene.duration_s - speech_start - 0.2)
-        graph = _scene_graph(job, scenario, scene, size, fps, speech_start)
+        graph = _scene_graph(job, scenario, scene, size, fps, speech_start, scene_index)
         audio_input = ["-i", wav.name] if wav else ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
         delay_ms = round(speech_start * 1000)
         audio_graph = f"[1:a]adelay=delays={delay_ms}:all=1,apad,atrim=end={scene.duration_s}[a]"
@@ -101,10 +113,9 @@ def render_scene(
             *audio_input,
             "-filter_complex", f"{graph};{audio_graph}",
             "-map", "[v]", "-map", "[a]",
-            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", str(fps), "-g", str(fps),
-            "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
-            "-t", str(scene.duration_s), "-movflags", "+faststart",
-            "-y", str(out_path.resolve()),
+            "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", str(fps),
+            "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2",
+            "-t", str(scene.duration_s), "-f", "matroska", "-y", str(out_path.resolve()),
         ]  # fmt: skip
         result = subprocess.run(command, cwd=tmp, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -171,6 +182,7 @@ def _scene_graph(
     size: tuple[int, int],
     fps: int,
     speech_start: float,
+    scene_index: int,
 ) -> str:
     """The video part of the filter graph, ending in the label [v]."""
     backdrop = BACKDROPS[scenario.setting]
@@ -188,8 +200,16 @@ def _scene_graph(
         finish += _title_card(job, scenario, size)
     if scene.shots_fired:
         finish += _shots_fired(scene, size)
+    finish.append(segment_marker(scene_index, size))
     chains.append(f"[{stage}]{','.join([*finish, 'format=yuv420p'])}[v]")
     return ";".join(chains)
+
+
+def segment_marker(scene_index: int, size: tuple[int, int]) -> str:
+    """The marker square (drawn over everything else) in the scene's grey."""
+    x, y, w, h = marker_rect(*size)
+    level = marker_level(scene_index)
+    return f"drawbox=x={x}:y={y}:w={w}:h={h}:c=0x{level:02X}{level:02X}{level:02X}:t=fill"
 
 
 def _drawn_once(filters: list[str], duration_s: float) -> list[str]:

@@ -166,13 +166,16 @@ class ScenarioScript:
         return next(s for s in self.scenes if s.id == scene_id)
 
 
-def media_path(scene: SceneScript) -> str:
-    """Where a scene's clip lives, relative to the package root."""
-    return f"media/{scene.id}.mp4"
+def source_clip_path(scene: SceneScript) -> str:
+    """Where a scene's rendered intermediate clip lives, relative to the folder the packer reads."""
+    return f"media/{scene.id}.mkv"
 
 
 def manifest_for(scenario: ScenarioScript) -> dict[str, Any]:
-    """The scenario's manifest (format v1) as plain data, ready for YAML."""
+    """The scenario's source manifest (format v1, one clip per scene) as plain data.
+
+    The packer rewrites every scene's media, start_s and end_s to its segment of the joined file.
+    """
     return {
         "format": FORMAT_V1,
         "id": scenario.id,
@@ -189,7 +192,7 @@ def manifest_for(scenario: ScenarioScript) -> dict[str, Any]:
 
 
 def _scene_entry(scene: SceneScript) -> dict[str, Any]:
-    entry: dict[str, Any] = {"title": scene.title, "media": media_path(scene)}
+    entry: dict[str, Any] = {"title": scene.title, "media": source_clip_path(scene)}
     if scene.description:
         entry["description"] = scene.description
     if scene.choices:
