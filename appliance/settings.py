@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from appliance.errors import ConfigError
+from hardware.gpio.inputs import InputPin
+from hardware.gpio.outputs import OutputPin
 
 SYSTEM_SETTINGS = Path("/etc/openrange/settings.yaml")
 OVERRIDES_NAME = "settings.yaml"
@@ -47,13 +49,89 @@ class PlayerSettings(_Section):
     """Further mpv options, e.g. {'gpu-context': 'drm', 'hwdec': 'v4l2m2m-copy'} on a Pi 4."""
 
 
+InputAction = Literal[
+    "none",
+    "pause_toggle",
+    "branch1",
+    "branch2",
+    "branch3",
+    "branch4",
+    "replay",
+    "flag",
+    "emergency_stop",
+    "shot",
+]
+"""What pressing (or holding, or double-pressing) an input does. 'none': recorded only (scenes
+may still branch on it with ``on_input``); 'pause_toggle': pause / resume the session;
+'branchN': the scene's Nth choice; 'replay': play the current scene again; 'flag': flag the
+moment for the debrief; 'emergency_stop': freeze the picture, every output safe, record it;
+'shot': a shot from a training weapon's shot sensor, recorded (see docs/hardware.md)."""
+
+DEFAULT_ACTIONS: dict[str, InputAction] = {
+    "pedal": "pause_toggle",
+    "trigger": "shot",
+    "branch1": "branch1",
+    "branch2": "branch2",
+    "branch3": "branch3",
+    "branch4": "branch4",
+    "estop": "emergency_stop",
+}
+"""The press action of an input whose ``action`` is not set, by name (any other name: 'none')."""
+
+_GPIO_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
 class InputSettings(_Section):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    name: str = Field(pattern=_GPIO_NAME)
+    """What the system calls the input; scenes' ``on_input`` rules name it."""
     pin: int = Field(ge=0, le=27)
     """BCM pin number."""
     pull_up: bool = True
-    """True: internal pull-up, the switch connects the pin to ground when pressed."""
+    """True: internal pull-up, the switch connects the pin to ground when pressed.
+    False: internal pull-down, pressed = the pin driven to 3.3 V."""
     bounce_s: float = Field(default=0.02, ge=0, le=1)
+    """Debounce window: edges this soon after an accepted edge are contact bounce."""
+    action: InputAction | None = None
+    """What a press does; None = the default for the name (``DEFAULT_ACTIONS``, else 'none')."""
+    hold_s: float | None = Field(default=None, gt=0, le=10)
+    """Held down this long = a "hold" gesture (reported besides the press); None = no hold."""
+    hold_action: InputAction | None = None
+    """What a hold does (needs ``hold_s``); None = a hold is only recorded."""
+    double_press_s: float | None = Field(default=None, gt=0, le=2)
+    """A second press within this many seconds of the first (press to press) = a "double"
+    gesture (reported besides both presses); None = no double press."""
+    double_action: InputAction | None = None
+    """What a double press does (needs ``double_press_s``); None = only recorded."""
+
+    @model_validator(mode="after")
+    def _gestures(self) -> InputSettings:
+        if self.hold_action is not None and self.hold_s is None:
+            raise ValueError(f"input {self.name!r}: hold_action needs hold_s (how long is a hold?)")
+        if self.double_action is not None and self.double_press_s is None:
+            raise ValueError(f"input {self.name!r}: double_action needs double_press_s")
+        for field in ("hold_s", "double_press_s"):
+            value = getattr(self, field)
+            if value is not None and value <= self.bounce_s:
+                raise ValueError(
+                    f"input {self.name!r}: {field} ({value:g} s) must be longer than bounce_s"
+                    f" ({self.bounce_s:g} s)"
+                )
+        return self
+
+    @property
+    def press_action(self) -> InputAction:
+        """``action``, or the default for the name."""
+        return self.action if self.action is not None else DEFAULT_ACTIONS.get(self.name, "none")
+
+    def to_pin(self) -> InputPin:
+        return InputPin(
+            self.name,
+            self.pin,
+            pull_up=self.pull_up,
+            bounce_s=self.bounce_s,
+            hold_s=self.hold_s,
+            double_press_s=self.double_press_s,
+        )
 
 
 def _default_inputs() -> list[InputSettings]:
@@ -64,26 +142,115 @@ def _default_inputs() -> list[InputSettings]:
         InputSettings(name="branch2", pin=6),
         InputSettings(name="branch3", pin=13),
         InputSettings(name="branch4", pin=19),
+        InputSettings(name="estop", pin=26),
     ]
 
 
+class OutputSettings(_Section):
+    name: str = Field(pattern=_GPIO_NAME)
+    """What the system calls the output; scenes' ``cues`` name it."""
+    pin: int = Field(ge=0, le=27)
+    """BCM pin number."""
+    active_high: bool = True
+    """True: on = pin high (3.3 V). False: on = pin low (many relay modules switch on low)."""
+
+    def to_pin(self) -> OutputPin:
+        return OutputPin(self.name, self.pin, active_high=self.active_high)
+
+
+def _default_outputs() -> list[OutputSettings]:
+    return [
+        OutputSettings(name="threat_relay", pin=23),
+        OutputSettings(name="lights", pin=24),
+        OutputSettings(name="status_led", pin=25),
+    ]
+
+
+def _unique(items: list[Any], label: str) -> None:
+    for attr in ("name", "pin"):
+        seen: dict[object, int] = {}
+        for i, item in enumerate(items):
+            value = getattr(item, attr)
+            if value in seen:
+                raise ValueError(f"{label}[{i}] uses {attr} {value!r} already used by {label}[{seen[value]}]")
+            seen[value] = i
+
+
 class GpioSettings(_Section):
+    """The pin map, what each input does, and the outputs (wiring: docs/hardware.md)."""
+
     inputs: list[InputSettings] = Field(default_factory=_default_inputs)
-    """The pin map (see docs/hardware.md for the wiring table)."""
+    """Inputs (BCM pins): pedal 17, trigger 27, branch1-4 on 5, 6, 13, 19, estop 26; all with
+    the internal pull-up (a switch to ground)."""
+    outputs: list[OutputSettings] = Field(default_factory=_default_outputs)
+    """Outputs (BCM pins), all off at start and whenever made safe: threat_relay 23 (the
+    shoot-back relay, through a relay module), lights 24 (room lights relay), status_led 25."""
+    status_output: str | None = "status_led"
+    """The output that shows the box's status (slow blink idle, solid in a session, fast blink
+    on a fault); None = none. Set explicitly, it must name an output; left at the default, it
+    is simply unused when there is no 'status_led' output."""
 
     @field_validator("inputs")
     @classmethod
-    def _unique(cls, inputs: list[InputSettings]) -> list[InputSettings]:
-        for attr in ("name", "pin"):
-            seen: dict[object, int] = {}
-            for i, item in enumerate(inputs):
-                value = getattr(item, attr)
-                if value in seen:
-                    raise ValueError(
-                        f"inputs[{i}] uses {attr} {value!r} already used by inputs[{seen[value]}]"
-                    )
-                seen[value] = i
+    def _unique_inputs(cls, inputs: list[InputSettings]) -> list[InputSettings]:
+        _unique(inputs, "inputs")
         return inputs
+
+    @field_validator("outputs")
+    @classmethod
+    def _unique_outputs(cls, outputs: list[OutputSettings]) -> list[OutputSettings]:
+        _unique(outputs, "outputs")
+        return outputs
+
+    @model_validator(mode="after")
+    def _inputs_vs_outputs(self) -> GpioSettings:
+        problems: list[str] = []
+        inputs = {i.name: n for n, i in enumerate(self.inputs)}
+        pins = {i.pin: n for n, i in enumerate(self.inputs)}
+        for n, out in enumerate(self.outputs):
+            if out.name in inputs:
+                problems.append(
+                    f"outputs[{n}] uses name {out.name!r} already used by inputs[{inputs[out.name]}]"
+                )
+            if out.pin in pins:
+                i = pins[out.pin]
+                problems.append(
+                    f"outputs[{n}] {out.name!r} uses pin {out.pin} already used by"
+                    f" inputs[{i}] {self.inputs[i].name!r}: an input and an output on one pin"
+                )
+        if "status_output" in self.model_fields_set and self.status_output is not None:
+            names = [o.name for o in self.outputs]
+            if self.status_output not in names:
+                known = ", ".join(repr(n) for n in names) or "none"
+                problems.append(f"status_output {self.status_output!r} is not an output (outputs: {known})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def status_output_name(self) -> str | None:
+        """``status_output`` when it names an output, else None."""
+        return self.status_output if self.status_output in {o.name for o in self.outputs} else None
+
+    def actions(self) -> dict[str, InputAction]:
+        """Input → action, for every input that does something: key ``name`` for a press,
+        ``name:hold`` and ``name:double`` for its gestures ('none' is left out)."""
+        out: dict[str, InputAction] = {}
+        for item in self.inputs:
+            for key, action in (
+                (item.name, item.press_action),
+                (f"{item.name}:hold", item.hold_action),
+                (f"{item.name}:double", item.double_action),
+            ):
+                if action is not None and action != "none":
+                    out[key] = action
+        return out
+
+    def input_pins(self) -> list[InputPin]:
+        return [i.to_pin() for i in self.inputs]
+
+    def output_pins(self) -> list[OutputPin]:
+        return [o.to_pin() for o in self.outputs]
 
 
 class Settings(_Section):

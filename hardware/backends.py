@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from hardware.events import Emit
 from hardware.gpio.inputs import GpioInputs, InputPin
+from hardware.gpio.outputs import GpioOutputs, OutputPin, StatusLight
 
 if TYPE_CHECKING:
     import gpiozero
@@ -38,8 +39,12 @@ class Hardware:
     player: Player
     camera: Camera | None
     inputs: GpioInputs | None
+    outputs: GpioOutputs | None = None
+    """The GPIO outputs (relay, lights, status LED); None when GPIO is missing or misconfigured."""
+    status_light: StatusLight | None = None
+    """The status LED's patterns, on one of ``outputs``; None without a status output."""
     sim_gpio: SimGpio | None = None
-    """Drives the mock GPIO pins; only in sim mode."""
+    """Drives the mock GPIO input pins and reads the output pins; only in sim mode."""
     sim_camera: SimCamera | None = None
     """Takes simulated shots; only in sim mode (the same object as ``camera``)."""
     warnings: list[str] = field(default_factory=list)
@@ -47,18 +52,85 @@ class Hardware:
     _closed: bool = field(default=False, init=False, repr=False)
 
     def close(self) -> None:
-        """Close every device (inputs first, so no event follows); never raises, safe twice."""
+        """Close every device (inputs first, so no event follows; then the outputs, left safe);
+        never raises, safe twice."""
         if self._closed:
             return
         self._closed = True
         seen: set[int] = set()
-        for label, device in (("inputs", self.inputs), ("camera", self.camera), ("player", self.player)):
+        devices = (
+            ("inputs", self.inputs),
+            ("outputs", self.outputs),
+            ("camera", self.camera),
+            ("player", self.player),
+        )
+        for label, device in devices:
             if device is None or id(device) in seen:
                 continue
             seen.add(id(device))
             _quietly(f"closing {label}", device.close)
         if self.sim_camera is not None and id(self.sim_camera) not in seen:
             _quietly("closing simulated camera", self.sim_camera.close)
+
+
+@dataclass
+class GpioHardware:
+    """The GPIO side alone (``openrange gpio test`` needs no player or camera)."""
+
+    inputs: GpioInputs | None = None
+    outputs: GpioOutputs | None = None
+    status_light: StatusLight | None = None
+    sim: SimGpio | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Inputs first, then the outputs (left safe); never raises, safe twice."""
+        if self.inputs is not None:
+            _quietly("closing GPIO inputs", self.inputs.close)
+        if self.outputs is not None:
+            _quietly("closing GPIO outputs", self.outputs.close)
+
+
+def pin_map_problems(
+    input_pins: list[InputPin], output_pins: list[OutputPin], status_output: str | None = None
+) -> list[str]:
+    """Every conflict in a pin map: a name or a BCM pin used twice (inputs and outputs
+    together), or a status output that is not an output. Empty when the map is good."""
+    problems: list[str] = []
+    users: list[tuple[str, str, int]] = [("input", p.name, p.pin) for p in input_pins]
+    users += [("output", p.name, p.pin) for p in output_pins]
+    by_name: dict[str, list[str]] = {}
+    by_pin: dict[int, list[str]] = {}
+    for kind, name, pin in users:
+        by_name.setdefault(name, []).append(f"{kind} on GPIO{pin}")
+        by_pin.setdefault(pin, []).append(f"{kind} {name!r}")
+    problems += [f"name {n!r} is used by {' and by '.join(u)}" for n, u in by_name.items() if len(u) > 1]
+    problems += [f"GPIO{p} is used by {' and by '.join(u)}" for p, u in by_pin.items() if len(u) > 1]
+    if status_output is not None and status_output not in {p.name for p in output_pins}:
+        known = ", ".join(repr(p.name) for p in output_pins) or "none"
+        problems.append(f"status output {status_output!r} is not an output (outputs: {known})")
+    return problems
+
+
+def open_gpio(
+    mode: str,
+    *,
+    emit: Emit,
+    input_pins: list[InputPin],
+    output_pins: list[OutputPin] | None = None,
+    status_output: str | None = None,
+) -> GpioHardware:
+    """Open the GPIO inputs and outputs for ``mode``: on ``SimGpio``'s MockFactory in "sim",
+    on gpiozero's default pin factory (lgpio) in "pi". A conflicting pin map (see
+    ``pin_map_problems``) opens nothing and is a warning, as is a missing pin factory or a
+    pin that cannot be claimed. The status light, if any, starts with the "idle" pattern."""
+    if mode not in MODES:
+        raise ValueError(f"unknown hardware mode {mode!r} (expected one of: {', '.join(MODES)})")
+    gpio = GpioHardware()
+    _open_gpio_into(gpio, mode, emit, input_pins, list(output_pins or []), status_output)
+    for note in gpio.warnings:
+        log.warning("hardware: %s", note)
+    return gpio
 
 
 def open_hardware(
@@ -68,14 +140,17 @@ def open_hardware(
     input_pins: list[InputPin],
     player_options: dict[str, str],
     player_kind: str = "mpv",
+    output_pins: list[OutputPin] | None = None,
+    status_output: str | None = None,
 ) -> Hardware:
-    """Open the player, camera and GPIO inputs for ``mode`` ("sim" or "pi").
+    """Open the player, camera and GPIO inputs and outputs for ``mode`` ("sim" or "pi").
 
     sim: the player of ``player_kind`` ("mpv": libmpv, falling back to the simulated player
     with a warning when libmpv cannot be loaded or started; "sim": the simulated player),
-    ``SimCamera`` and ``GpioInputs`` on ``SimGpio``'s MockFactory.
+    ``SimCamera``, and ``GpioInputs``/``GpioOutputs`` on ``SimGpio``'s MockFactory.
     pi: the player of ``player_kind`` (normally "mpv"), gpiozero's default pin factory
-    (lgpio), no camera yet. Raises ValueError only for an unknown mode or player kind.
+    (lgpio), no camera yet. GPIO as in ``open_gpio``. Raises ValueError only for an unknown
+    mode or player kind.
     """
     if mode not in MODES:
         raise ValueError(f"unknown hardware mode {mode!r} (expected one of: {', '.join(MODES)})")
@@ -88,18 +163,16 @@ def open_hardware(
 
     if mode == "sim":
         from hardware.camera.sim import SimCamera
-        from hardware.gpio.sim import SimGpio
 
         sim_camera = SimCamera(emit)
         if _try_open("camera", sim_camera.open, notes):
             hw.camera = hw.sim_camera = sim_camera
-        hw.sim_gpio = SimGpio(input_pins)
-        hw.inputs = _open_inputs(input_pins, emit, hw.sim_gpio.factory, notes)
     else:
         notes.append(f"no camera: {NO_CAMERA_YET}")
-        factory = _default_pin_factory(notes)
-        if factory is not None:
-            hw.inputs = _open_inputs(input_pins, emit, factory, notes)
+    gpio = GpioHardware(warnings=notes)
+    _open_gpio_into(gpio, mode, emit, input_pins, list(output_pins or []), status_output)
+    hw.inputs, hw.outputs, hw.status_light = gpio.inputs, gpio.outputs, gpio.status_light
+    hw.sim_gpio = gpio.sim
 
     for note in notes:
         log.warning("hardware: %s", note)
@@ -131,11 +204,38 @@ def _open_player(kind: str, emit: Emit, options: dict[str, str], notes: list[str
     return sim_player
 
 
-def _open_inputs(
-    pins: list[InputPin], emit: Emit, factory: gpiozero.Factory, notes: list[str]
-) -> GpioInputs | None:
-    inputs = GpioInputs(pins, emit, factory)
-    return inputs if _try_open("GPIO inputs", inputs.open, notes) else None
+def _open_gpio_into(
+    gpio: GpioHardware,
+    mode: str,
+    emit: Emit,
+    input_pins: list[InputPin],
+    output_pins: list[OutputPin],
+    status_output: str | None,
+) -> None:
+    notes = gpio.warnings
+    if mode == "sim":
+        from hardware.gpio.sim import SimGpio
+
+        gpio.sim = SimGpio(input_pins, output_pins)
+    problems = pin_map_problems(input_pins, output_pins, status_output)
+    if problems:
+        notes.append("GPIO not opened: conflicting pin map: " + "; ".join(problems))
+        return
+    factory = gpio.sim.factory if gpio.sim is not None else _default_pin_factory(notes)
+    if factory is None:
+        return
+    inputs = GpioInputs(input_pins, emit, factory)
+    if _try_open("GPIO inputs", inputs.open, notes):
+        gpio.inputs = inputs
+    if not output_pins:
+        return
+    outputs = GpioOutputs(output_pins, factory)
+    if not _try_open("GPIO outputs", outputs.open, notes):
+        return
+    gpio.outputs = outputs
+    if status_output is not None:
+        light = gpio.status_light = StatusLight(outputs, status_output)
+        _quietly("showing the idle status", lambda: light.show("idle"))
 
 
 def _default_pin_factory(notes: list[str]) -> gpiozero.Factory | None:
@@ -150,7 +250,7 @@ def _default_pin_factory(notes: list[str]) -> gpiozero.Factory | None:
             log.info("gpiozero: %s", w.message)
         return Device.pin_factory
     except Exception as exc:
-        notes.append(f"no GPIO inputs: no pin factory available ({exc})")
+        notes.append(f"no GPIO inputs or outputs: no pin factory available ({exc})")
         return None
 
 

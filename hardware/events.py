@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,5 +54,25 @@ class InputChanged:
     t_mono: float
 
 
-HardwareEvent = SegmentStarted | SegmentEnded | PlayerFault | HitDetected | InputChanged
+Gesture = Literal["hold", "double"]
+GESTURES: tuple[Gesture, ...] = ("hold", "double")
+
+
+@dataclass(frozen=True, slots=True)
+class InputGesture:
+    """A named GPIO input was held down or pressed twice in quick succession.
+
+    Reported in addition to the ``InputChanged`` events of the same presses, and only for an
+    input configured for it (``hold_s`` / ``double_press_s``). ``t_mono`` is when the gesture
+    became complete on the edge clock: the press edge plus ``hold_s`` for "hold", the second
+    press's edge for "double".
+    """
+
+    name: str
+    gesture: Gesture
+    """"hold" or "double"."""
+    t_mono: float
+
+
+HardwareEvent = SegmentStarted | SegmentEnded | PlayerFault | HitDetected | InputChanged | InputGesture
 Emit = Callable[[HardwareEvent], None]

@@ -8,10 +8,11 @@ import threading
 import pytest
 from gpiozero import Device
 
-from hardware.backends import Hardware, open_hardware
+from hardware.backends import Hardware, open_gpio, open_hardware, pin_map_problems
 from hardware.camera.sim import SimCamera
 from hardware.events import HardwareEvent, HitDetected, InputChanged
 from hardware.gpio.inputs import InputPin
+from hardware.gpio.outputs import OutputPin
 
 PINS = [InputPin("pedal", 17, bounce_s=0.0), InputPin("trigger", 27, bounce_s=0.0)]
 NULL_OUTPUT = {"vo": "null", "ao": "null"}
@@ -166,3 +167,125 @@ def test_sim_mode_with_mpv_uses_libmpv_on_null_outputs() -> None:
         assert isinstance(hw.player, mpv_player.MpvPlayer)
     finally:
         hw.close()
+
+
+# -- GPIO outputs ------------------------------------------------------------------------------
+
+OUTPUTS = [OutputPin("threat_relay", 23), OutputPin("lights", 24), OutputPin("status_led", 25)]
+
+
+def test_sim_mode_opens_outputs_and_the_status_light() -> None:
+    hw = open_hardware(
+        "sim",
+        emit=Recorder(),
+        input_pins=PINS,
+        output_pins=OUTPUTS,
+        status_output="status_led",
+        player_options={},
+        player_kind="sim",
+    )
+    try:
+        assert hw.warnings == []
+        assert hw.outputs is not None and hw.status_light is not None and hw.sim_gpio is not None
+        assert hw.status_light.pattern == "idle"
+        assert hw.outputs.modes()["status_led"] == "blink"
+        hw.outputs.set("threat_relay", True)
+        assert hw.sim_gpio.output_on("threat_relay")
+        hw.outputs.set("lights", True)
+    finally:
+        hw.close()
+    assert hw.sim_gpio.outputs_on() == {"threat_relay": False, "lights": False, "status_led": False}
+    assert hw.outputs.states() == {}
+
+
+def test_without_output_pins_there_are_no_outputs(sim_hw) -> None:
+    hw, _ = sim_hw
+    assert hw.outputs is None and hw.status_light is None and hw.inputs is not None
+
+
+@pytest.mark.parametrize(
+    "inputs, outputs, status, expected",
+    [
+        (PINS, [OutputPin("lights", 17)], None, "GPIO17 is used by input 'pedal' and by output 'lights'"),
+        (
+            PINS,
+            [OutputPin("pedal", 24)],
+            None,
+            "name 'pedal' is used by input on GPIO17 and by output on GPIO24",
+        ),
+        (
+            PINS,
+            [OutputPin("a", 24), OutputPin("b", 24)],
+            None,
+            "GPIO24 is used by output 'a' and by output 'b'",
+        ),
+        (
+            PINS,
+            OUTPUTS,
+            "led",
+            "status output 'led' is not an output (outputs: 'threat_relay', 'lights', 'status_led')",
+        ),
+    ],
+)
+def test_a_conflicting_pin_map_opens_no_gpio_and_names_the_conflict(
+    inputs, outputs, status, expected
+) -> None:
+    hw = open_hardware(
+        "sim",
+        emit=Recorder(),
+        input_pins=inputs,
+        output_pins=outputs,
+        status_output=status,
+        player_options={},
+        player_kind="sim",
+    )
+    try:
+        assert hw.inputs is None and hw.outputs is None and hw.status_light is None
+        (warning,) = [w for w in hw.warnings if "GPIO not opened" in w]
+        assert expected in warning, warning
+        assert hw.camera is not None  # the rest is still there
+    finally:
+        hw.close()
+
+
+def test_pin_map_problems_lists_every_conflict() -> None:
+    problems = pin_map_problems(
+        [InputPin("pedal", 17), InputPin("pedal", 27)], [OutputPin("relay", 27)], status_output=None
+    )
+    assert problems == [
+        "name 'pedal' is used by input on GPIO17 and by input on GPIO27",
+        "GPIO27 is used by input 'pedal' and by output 'relay'",
+    ]
+    assert pin_map_problems(PINS, OUTPUTS, "status_led") == []
+
+
+def test_open_gpio_alone_for_the_test_command() -> None:
+    rec = Recorder()
+    gpio = open_gpio("sim", emit=rec, input_pins=PINS, output_pins=OUTPUTS)
+    try:
+        assert gpio.warnings == [] and gpio.status_light is None
+        assert gpio.inputs is not None and gpio.outputs is not None and gpio.sim is not None
+        gpio.sim.drive("pedal", True)
+        assert [(e.name, e.pressed) for e in rec.wait_for(InputChanged)] == [("pedal", True)]
+        gpio.outputs.pulse("lights", 5.0)
+    finally:
+        gpio.close()
+        gpio.close()
+    assert gpio.sim.outputs_on()["lights"] is False
+    with pytest.raises(ValueError, match="mode"):
+        open_gpio("mars", emit=rec, input_pins=PINS)
+
+
+def test_pi_mode_opens_outputs_on_gpiozeros_default_factory(monkeypatch) -> None:
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")  # stands in for lgpio here
+    hw = open_hardware(
+        "pi", emit=Recorder(), input_pins=PINS, output_pins=OUTPUTS, player_options={}, player_kind="sim"
+    )
+    try:
+        assert hw.outputs is not None and hw.sim_gpio is None
+        hw.outputs.set("threat_relay", True)
+        assert Device.pin_factory.pin(23).state in (1, True)
+    finally:
+        hw.close()
+    assert Device.pin_factory.pin(23).state in (0, False)

@@ -168,6 +168,19 @@ class Zone(_Strict):
         return self.from_s <= scene_t and (self.to_s is None or scene_t <= self.to_s)
 
 
+class Cue(_Strict):
+    """Switch a GPIO output of the box on for a while at a moment of the scene (e.g. the
+    threat-fire relay when the subject shoots). Whether the box has the output is checked when
+    a session starts, not here: packages do not know the box they will play on."""
+
+    at_s: float = Field(ge=0)
+    """Scene time (pauses excluded) when the output switches on."""
+    output: Identifier
+    """The output's name in the box's settings, e.g. 'threat_relay', 'lights'."""
+    duration_s: float = Field(gt=0, le=10)
+    """How long it stays on, in seconds (at most 10)."""
+
+
 class Scene(_Strict):
     """One video segment of the scenario and the ways out of it."""
 
@@ -186,6 +199,8 @@ class Scene(_Strict):
     on_hit: list[OnHit] = Field(default_factory=list)
     on_input: list[OnInput] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
+    cues: list[Cue] = Field(default_factory=list, max_length=32)
+    """GPIO output cues at moments of the scene."""
     outcome: str | None = Field(default=None, min_length=1, max_length=60)
     """Set on an ending scene: the session ends with this outcome when the segment ends."""
 
@@ -193,6 +208,13 @@ class Scene(_Strict):
     def _segment(self) -> Scene:
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
+        if self.end_s is not None:
+            length = self.end_s - self.start_s
+            late = [f"cues[{i}].at_s" for i, c in enumerate(self.cues) if c.at_s >= length]
+            if late:
+                raise ValueError(
+                    f"{', '.join(late)}: at or after the segment's end ({length:g} s of scene time)"
+                )
         return self
 
     def targets(self) -> list[tuple[str, str]]:

@@ -5,6 +5,8 @@ in simulation (see ``hardware.gpio.sim.SimGpio``), so the same code runs in both
 
 Every accepted change is reported as ``InputChanged(name, pressed, t_mono)`` through ``emit``,
 on gpiozero's callback thread (or, for a settle after a bounce, on a short timer thread).
+An input with ``hold_s`` or ``double_press_s`` also reports ``InputGesture(name, "hold" |
+"double", t_mono)`` (see ``GestureDetector``; a hold is reported from a timer thread).
 ``t_mono`` is the edge time on the ``time.monotonic()`` clock: the pin's own edge ticks when
 they are on that clock (MockPin; the kernel's line-event time on the Pi), else the time the
 callback ran.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from hardware.events import Emit, InputChanged
+from hardware.events import Emit, InputChanged, InputGesture
 
 if TYPE_CHECKING:
     import gpiozero
@@ -49,6 +51,11 @@ class InputPin:
     False: internal pull-down, pressed = driven high."""
     bounce_s: float = 0.02
     """Our debounce window in seconds (gpiozero's own ``bounce_time`` is not used)."""
+    hold_s: float | None = None
+    """Report a "hold" gesture once the input has stayed pressed this long; None = never."""
+    double_press_s: float | None = None
+    """Report a "double" gesture when a press follows the previous press within this many
+    seconds (press edge to press edge); None = never."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -57,6 +64,10 @@ class InputPin:
             raise ValueError(f"input {self.name!r}: pin must be a BCM number >= 0, got {self.pin}")
         if self.bounce_s < 0:
             raise ValueError(f"input {self.name!r}: bounce_s must be >= 0, got {self.bounce_s}")
+        for field in ("hold_s", "double_press_s"):
+            value = getattr(self, field)
+            if value is not None and not value > 0:
+                raise ValueError(f"input {self.name!r}: {field} must be > 0 or None, got {value}")
 
 
 class Debouncer:
@@ -108,6 +119,67 @@ class Debouncer:
             self._last.pop(key, None)
 
 
+class GestureDetector:
+    """Hold and double-press recognition over debounced press/release changes.
+
+    Pure and thread-agnostic like ``Debouncer`` (the caller serialises); every time is an edge
+    time on one clock, so it is tested with plain numbers. Per input:
+
+    * hold: a press still down ``hold_s`` after its edge is a "hold", stamped press + ``hold_s``.
+      ``due(t)`` reports the holds whose time has come (the caller runs a timer to the
+      ``deadline``); a release at or after the deadline reports a hold a late timer missed.
+    * double: a press within ``double_press_s`` of the previous press (edge to edge) is a
+      "double", stamped with the second press; a third press starts a new pair. A press that
+      became a hold is not the first of a pair.
+    """
+
+    def __init__(self, hold_s: Mapping[str, float], double_press_s: Mapping[str, float]) -> None:
+        self._hold_s = dict(hold_s)
+        self._double_s = dict(double_press_s)
+        self._hold_due: dict[str, float] = {}  # name -> press edge + hold_s, while pressed
+        self._first_press: dict[str, float] = {}  # name -> edge of a press that may start a pair
+
+    def change(self, name: str, pressed: bool, t: float) -> list[InputGesture]:
+        """Feed one debounced change of ``name`` at edge time ``t``; returns completed gestures."""
+        out: list[InputGesture] = []
+        if pressed:
+            window = self._double_s.get(name)
+            if window is not None:
+                first = self._first_press.pop(name, None)
+                if first is not None and t - first <= window + _EPS:
+                    out.append(InputGesture(name=name, gesture="double", t_mono=t))
+                else:
+                    self._first_press[name] = t
+            if name in self._hold_s:
+                self._hold_due[name] = t + self._hold_s[name]
+        else:
+            due = self._hold_due.pop(name, None)
+            if due is not None and t >= due - _EPS:
+                out.append(self._held(name, due))
+        return out
+
+    def due(self, t: float) -> list[InputGesture]:
+        """The holds complete at ``t`` (each reported once), in deadline order."""
+        ready = sorted((due, name) for name, due in self._hold_due.items() if due <= t + _EPS)
+        out = []
+        for due, name in ready:
+            del self._hold_due[name]
+            out.append(self._held(name, due))
+        return out
+
+    def deadline(self, name: str) -> float | None:
+        """When the current press of ``name`` becomes a hold (None: no hold pending)."""
+        return self._hold_due.get(name)
+
+    def reset(self) -> None:
+        self._hold_due.clear()
+        self._first_press.clear()
+
+    def _held(self, name: str, due: float) -> InputGesture:
+        self._first_press.pop(name, None)
+        return InputGesture(name=name, gesture="hold", t_mono=due)
+
+
 class GpioInputs:
     """The named inputs of the range, as gpiozero input devices on an injected pin factory."""
 
@@ -122,6 +194,11 @@ class GpioInputs:
         self._ignored_at: dict[str, float] = {}  # time of the last edge hidden as a bounce
         self._generation = 0  # bumped by close(), so a late settle timer finds nothing to do
         self._debouncer = Debouncer(0.0, per_key={s.name: s.bounce_s for s in self._specs})
+        self._gestures = GestureDetector(
+            {s.name: s.hold_s for s in self._specs if s.hold_s is not None},
+            {s.name: s.double_press_s for s in self._specs if s.double_press_s is not None},
+        )
+        self._hold_timers: dict[str, threading.Timer] = {}
 
     @property
     def pins(self) -> list[InputPin]:
@@ -144,6 +221,7 @@ class GpioInputs:
             if self._devices:
                 raise RuntimeError("GpioInputs is already open")
             self._debouncer.reset()
+            self._gestures.reset()
             try:
                 for spec in self._specs:
                     device = DigitalInputDevice(
@@ -176,9 +254,11 @@ class GpioInputs:
     def _detach_locked(self) -> dict[str, gpiozero.DigitalInputDevice]:
         """Forget devices and timers; callbacks still in flight then find nothing to report."""
         self._generation += 1
-        for timer in self._timers.values():
+        for timer in [*self._timers.values(), *self._hold_timers.values()]:
             timer.cancel()
         self._timers.clear()
+        self._hold_timers.clear()
+        self._gestures.reset()
         self._ignored_at.clear()
         devices, self._devices = self._devices, {}
         self._pressed.clear()
@@ -243,10 +323,46 @@ class GpioInputs:
     def _report(self, name: str, pressed: bool, t_mono: float) -> None:
         self._pressed[name] = pressed
         self._ignored_at.pop(name, None)
+        self._send(InputChanged(name=name, pressed=pressed, t_mono=t_mono))
+        for gesture in self._gestures.change(name, pressed, t_mono):
+            self._send(gesture)
+        self._arm_hold(name)
+
+    def _arm_hold(self, name: str) -> None:
+        """(Re)start the timer that reports ``name``'s hold at its deadline, if one is pending."""
+        timer = self._hold_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        due = self._gestures.deadline(name)
+        if due is None:
+            return
+        delay = max(0.0, due - time.monotonic()) + 0.001
+        timer = threading.Timer(delay, self._hold_due, args=(name,))
+        timer.daemon = True
+        timer.name = f"gpio-hold-{name}"
+        self._hold_timers[name] = timer
+        timer.start()
+
+    def _hold_due(self, name: str) -> None:
         try:
-            self._emit(InputChanged(name=name, pressed=pressed, t_mono=t_mono))
+            with self._lock:
+                # A timer replaced (released and pressed again) or forgotten (closed) meanwhile
+                # no longer finds itself here.
+                if self._hold_timers.get(name) is not threading.current_thread():
+                    return
+                del self._hold_timers[name]
+                for gesture in self._gestures.due(time.monotonic()):
+                    self._send(gesture)
+                if self._gestures.deadline(name) is not None:  # woke a little early
+                    self._arm_hold(name)
         except Exception:
-            log.exception("GPIO input %r: emit failed", name)
+            log.exception("GPIO input %r: hold detection failed", name)
+
+    def _send(self, event: InputChanged | InputGesture) -> None:
+        try:
+            self._emit(event)
+        except Exception:
+            log.exception("GPIO input %r: emit failed", event.name)
 
 
 def _close_devices(devices: dict[str, gpiozero.DigitalInputDevice]) -> None:
