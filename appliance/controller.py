@@ -12,11 +12,14 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from appliance.clock import Clock
+from appliance.controller_inputs import InputReactions
+from appliance.cues import CueScheduler, cue_problems
 from appliance.device_worker import DeviceWorker
-from appliance.errors import InvalidTransition, NotFound
+from appliance.errors import InvalidTransition, NotFound, ScenarioError
 from appliance.events import EventBus
 from appliance.live_session import LiveSession
 from appliance.records import EventRow, Records, SessionRow
@@ -24,16 +27,20 @@ from appliance.scenario.library import ScenarioLibrary
 from appliance.scenario.model import ZoneKind
 from appliance.scene_timers import SceneTimers
 from appliance.snapshot import live_snapshot
-from hardware.events import HitDetected, InputChanged, PlayerFault, SegmentEnded, SegmentStarted
+from hardware.events import (
+    HitDetected,
+    InputChanged,
+    InputGesture,
+    PlayerFault,
+    SegmentEnded,
+    SegmentStarted,
+)
 from hardware.player.base import Player
 
 log = logging.getLogger(__name__)
 
-PEDAL_INPUT = "pedal"
-BRANCH_INPUT_PREFIX = "branch"
 
-
-class Controller:
+class Controller(InputReactions):
     def __init__(
         self,
         *,
@@ -44,6 +51,10 @@ class Controller:
         bus: EventBus,
         clock: Clock,
         hardware_info: dict[str, Any] | None = None,
+        cues: CueScheduler | None = None,
+        actions: dict[str, str] | None = None,
+        output_names: list[str] | None = None,
+        status_light: Callable[[str], None] | None = None,
     ) -> None:
         self.library = library
         self.records = records
@@ -52,6 +63,11 @@ class Controller:
         self.bus = bus
         self.clock = clock
         self.hardware_info = hardware_info or {"mode": "sim", "warnings": []}
+        self.cues = cues
+        self.actions = actions or {}
+        self.output_names = output_names
+        self.status_light = status_light
+        self.estops_engaged: set[str] = set()
         self.live: LiveSession | None = None
         self._lock = asyncio.Lock()
         self._token = 0
@@ -59,6 +75,7 @@ class Controller:
         bus.on(SegmentEnded, self._spawn(self._on_segment_ended))
         bus.on(HitDetected, self._spawn(self._on_hit))
         bus.on(InputChanged, self._spawn(self._on_input))
+        bus.on(InputGesture, self._spawn(self._on_gesture))
         bus.on(PlayerFault, self._on_player_fault)
 
     # ---- helpers -------------------------------------------------------------------------
@@ -68,6 +85,10 @@ class Controller:
             task.add_done_callback(_log_task_failure)
 
         return start
+
+    def _show_status(self, pattern: str) -> None:
+        if self.status_light is not None:
+            self.status_light(pattern)
 
     async def _locked(self, handler: Any, *args: Any) -> Any:
         async with self._lock:
@@ -128,6 +149,8 @@ class Controller:
         live.scene_started_mono = self.clock.monotonic()
         live.path.append(scene_id)
         self._play_current(live)
+        if self.cues is not None:
+            self.cues.scene_entered(live.scene.cues, live.scene_started_mono)
         await self._record(live, "scene_entered", actor, {"title": live.scene.title})
         self._add_scene_timers(live)
         live.timers.start(live.scene_time(self.clock.monotonic()))
@@ -153,6 +176,9 @@ class Controller:
 
     async def _end(self, live: LiveSession, actor: str, outcome: str) -> None:
         live.timers.stop()
+        if self.cues is not None:
+            self.cues.stopped()
+        self._show_status("fault" if self.estops_engaged else "idle")
         live.status = "ended"
         live.outcome = outcome
         live.paused_at = None
@@ -168,8 +194,14 @@ class Controller:
                 raise InvalidTransition(
                     f"session {self.live.id} ({self.live.row.scenario_title}) is still running: end it first"
                 )
+            if self.estops_engaged:
+                raise InvalidTransition("the emergency stop is engaged: release it before starting")
             package = self.library.get(scenario_id)
             manifest = package.manifest
+            if self.output_names is not None:
+                missing = cue_problems(manifest, self.output_names)
+                if missing:
+                    raise ScenarioError(f"{manifest.title} needs outputs this box does not have", missing)
             now_mono = self.clock.monotonic()
             session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
             row = await self.records.create_session(
@@ -197,6 +229,7 @@ class Controller:
                 },
                 t_mono=now_mono,
             )
+            self._show_status("session")
             await self._enter_scene(live, manifest.start, "system")
             self._publish_state()
             return row
@@ -233,6 +266,8 @@ class Controller:
         live.status = "paused"
         live.paused_at = self.clock.monotonic()
         self.player_worker.submit(self.player.pause)
+        if self.cues is not None:
+            self.cues.paused(live.paused_at)
         row = await self._record(live, "paused", actor, detail, t_mono=live.paused_at)
         self._publish_state()
         return row
@@ -246,12 +281,17 @@ class Controller:
     async def _resume(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
         if live.status != "paused" or live.paused_at is None:
             raise InvalidTransition("the session is not paused")
+        if self.estops_engaged:
+            raise InvalidTransition("the emergency stop is engaged: release it before resuming")
         now = self.clock.monotonic()
         live.scene_paused_total += now - live.paused_at
         live.paused_at = None
         live.status = "running"
         self.player_worker.submit(self.player.resume)
         live.timers.start(live.scene_time(now))
+        if self.cues is not None:
+            self.cues.resumed(now)
+        self._show_status("session")
         row = await self._record(live, "resumed", actor, detail, t_mono=now)
         self._publish_state()
         return row
@@ -296,6 +336,8 @@ class Controller:
         if live is not None and event.token == live.token and live.status != "ended":
             # The picture's own start is the scene's time origin (zones and timeouts follow it).
             live.scene_started_mono = event.t_mono
+            if self.cues is not None:
+                self.cues.segment_started(event.t_mono)
             if live.status == "running":
                 live.timers.start(live.scene_time(self.clock.monotonic()))
 
@@ -360,40 +402,6 @@ class Controller:
                     t_mono=event.t_mono,
                 )
                 return
-
-    async def _on_input(self, event: InputChanged) -> None:
-        live = self.live
-        if live is None or live.status == "ended":
-            return
-        await self._record(
-            live, "input", "input", {"name": event.name, "pressed": event.pressed}, t_mono=event.t_mono
-        )
-        if not event.pressed:
-            return
-        detail = {"input": event.name}
-        if event.name == PEDAL_INPUT:
-            if live.status == "paused":
-                await self._resume(live, "input", detail)
-            else:
-                await self._pause(live, "input", detail)
-            return
-        if live.status != "running":
-            return
-        for rule in live.scene.on_input:
-            if rule.input == event.name:
-                await self._transition(live, rule.goto, "input", {"how": "on_input", **detail}, event.t_mono)
-                return
-        if event.name.startswith(BRANCH_INPUT_PREFIX) and event.name[len(BRANCH_INPUT_PREFIX) :].isdigit():
-            index = int(event.name[len(BRANCH_INPUT_PREFIX) :]) - 1
-            if 0 <= index < len(live.scene.choices):
-                choice = live.scene.choices[index]
-                await self._transition(
-                    live,
-                    choice.goto,
-                    "input",
-                    {"choice": choice.id, "label": choice.label, "kind": choice.kind.value, **detail},
-                    event.t_mono,
-                )
 
     def _on_player_fault(self, event: PlayerFault) -> None:
         log.error("player fault: %s", event.message)

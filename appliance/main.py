@@ -12,6 +12,7 @@ import uvicorn
 
 from appliance.clock import LoopClock
 from appliance.controller import Controller
+from appliance.cues import CueScheduler, WorkerOutputs
 from appliance.demo_library import ensure_demo_library
 from appliance.device_worker import DeviceWorker
 from appliance.errors import ConfigError
@@ -22,7 +23,6 @@ from appliance.scenario.library import ScenarioLibrary
 from appliance.service import Service, SimControls
 from appliance.settings import Settings
 from hardware.backends import Hardware, open_hardware
-from hardware.gpio.inputs import InputPin
 from web_ui.app import create_app
 
 log = logging.getLogger("openrange")
@@ -44,6 +44,16 @@ def player_options(settings: Settings) -> dict[str, str]:
         options["ao"] = "null"
     options.update(p.extra_options)
     return options
+
+
+def device_status(hardware: Hardware, cues: CueScheduler) -> dict[str, Any]:
+    """Inputs, outputs, status light and cues as the health endpoint shows them."""
+    return {
+        "inputs": hardware.inputs.states() if hardware.inputs else None,
+        "outputs": hardware.outputs.describe() if hardware.outputs else None,
+        "status_light": hardware.status_light.pattern if hardware.status_light else None,
+        "cues": cues.status(),
+    }
 
 
 def _progress(done: int, total: int, label: str) -> None:
@@ -71,18 +81,25 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     await loop.run_in_executor(None, library.scan)
     log.info("scenario library: %d scenarios, %d broken", len(library.list()), len(library.broken))
 
-    pins = [InputPin(i.name, i.pin, i.pull_up, i.bounce_s) for i in settings.gpio.inputs]
+    gpio = settings.gpio
     hardware: Hardware = await loop.run_in_executor(
         None,
         lambda: open_hardware(
             settings.hardware,
             emit=bus.publish_threadsafe,
-            input_pins=pins,
+            input_pins=gpio.input_pins(),
+            output_pins=gpio.output_pins(),
+            status_output=gpio.status_output_name,
             player_options=player_options(settings),
             player_kind=settings.player.backend,
         ),
     )
     player_worker = DeviceWorker("player")
+    gpio_worker = DeviceWorker("gpio")
+    clock = LoopClock(loop)
+    cues = CueScheduler(WorkerOutputs(hardware.outputs, gpio_worker) if hardware.outputs else None, clock)
+    light = hardware.status_light
+    cue_outputs = [o.name for o in gpio.outputs if o.name != gpio.status_output_name]
     hardware_info: dict[str, Any] = {
         "mode": settings.hardware,
         "player": getattr(hardware.player, "name", type(hardware.player).__name__),
@@ -94,8 +111,12 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         player=hardware.player,
         player_worker=player_worker,
         bus=bus,
-        clock=LoopClock(loop),
+        clock=clock,
         hardware_info=hardware_info,
+        cues=cues,
+        actions=dict(gpio.actions()),
+        output_names=cue_outputs if hardware.outputs else None,
+        status_light=(lambda pattern: gpio_worker.submit(light.show, pattern)) if light else None,
     )
     pin = load_or_create_pin(data_dir, settings.web.pin)
     pairing = Pairing(records, pin, token_ttl_s=settings.web.token_ttl_h * 3600)
@@ -108,6 +129,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         pairing=pairing,
         bus=bus,
         sim=sim,
+        devices=lambda: device_status(hardware, cues),
     )
     app = create_app(service)
     config = uvicorn.Config(
@@ -140,6 +162,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             log.warning("stopping with session %s still running: it will show as interrupted", live.id)
         hardware.close()
         player_worker.shutdown()
+        gpio_worker.shutdown()
         if sim is not None:
             sim.close()
         await records.close()

@@ -11,6 +11,9 @@ from typing import Any
 
 from appliance.records import EventRow
 
+MISS_WINDOW_S = 0.5
+"""A trigger pull (shot sensor) with no hit detected within this time is a miss."""
+
 
 def score_session(events: list[EventRow]) -> dict[str, Any]:
     hits = [e for e in events if e.kind == "hit"]
@@ -45,9 +48,16 @@ def score_session(events: list[EventRow]) -> dict[str, Any]:
                     "first_shot_after_s": None,
                 }
             )
+    shots = [e for e in events if e.kind == "shot"]
+    misses = sum(
+        not any(h.t_mono >= shot.t_mono and h.t_mono - shot.t_mono <= MISS_WINDOW_S for h in hits)
+        for shot in shots
+    )
     ended = next((e for e in reversed(events) if e.kind in ("session_ended", "interrupted")), None)
     return {
         "hits": len(hits),
+        "shots": len(shots),
+        "misses": misses,
         "hits_by_zone_kind": dict(sorted(by_kind.items())),
         "no_shoot_hits": by_kind.get("no-shoot", 0),
         "hits_outside_zones": outside,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,6 +71,8 @@ class Service:
     pairing: Pairing
     bus: EventBus
     sim: SimControls | None
+    devices: Callable[[], dict[str, Any]] | None = None
+    """Live device states (inputs, outputs, status light, cues) for the health endpoint."""
     version: str = VERSION
     started_mono: float = field(default_factory=time.monotonic)
     ready: bool = False
@@ -87,4 +90,5 @@ class Service:
             "scenarios": len(self.library.list()),
             "session": self.controller.live.id if self.controller.live else None,
             "clients": self.bus.feed_count,
+            "devices": self.devices() if self.devices else None,
         }
