@@ -6,16 +6,16 @@ generous (±0.4 s) because libmpv runs in real time on a possibly busy machine.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from media_fixtures import ffmpeg_available, make_test_clip
+from player_rig import EventLog, libmpv_available, wait_until
 
-from hardware.events import HardwareEvent, PlayerFault, SegmentEnded, SegmentStarted
+from hardware.events import PlayerFault, SegmentEnded, SegmentStarted
 from hardware.player.base import Player
 from hardware.player.mpv_player import REQUIRED_OPTIONS, MpvPlayer
 from hardware.player.sim import SimPlayer, ffprobe_duration
@@ -24,55 +24,6 @@ pytestmark = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg/ffprobe n
 
 TOL = 0.4
 NULL_OUTPUT = {"vo": "null", "ao": "null"}
-
-
-def _libmpv_available() -> bool:
-    try:
-        import mpv  # noqa: F401
-    except (ImportError, OSError):
-        return False
-    return True
-
-
-class EventLog:
-    """Thread-safe list of emitted events with waits that time out instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.events: list[HardwareEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: HardwareEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def snapshot(self) -> list[HardwareEvent]:
-        with self._cond:
-            return list(self.events)
-
-    def wait_for(self, kind: type, token: int | None = None, timeout: float = 4.0) -> HardwareEvent:
-        def find() -> HardwareEvent | None:
-            for event in self.events:
-                if isinstance(event, kind) and (token is None or getattr(event, "token", None) == token):
-                    return event
-            return None
-
-        with self._cond:
-            found = self._cond.wait_for(find, timeout)
-            if found is None:
-                raise AssertionError(f"no {kind.__name__}(token={token}) within {timeout}s: {self.events}")
-            return found
-
-    def of(self, token: int) -> list[HardwareEvent]:
-        return [e for e in self.snapshot() if getattr(e, "token", None) == token]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 @dataclass
@@ -121,7 +72,7 @@ def _make(backend: str, log: EventLog) -> Player:
 
 BACKENDS = [
     "sim",
-    pytest.param("mpv", marks=pytest.mark.skipif(not _libmpv_available(), reason="libmpv not available")),
+    pytest.param("mpv", marks=pytest.mark.skipif(not libmpv_available(), reason="libmpv not available")),
 ]
 
 
@@ -269,116 +220,114 @@ def test_close_is_safe_twice_and_silences_the_player(rig: Rig) -> None:
     assert rig.player.position() is None
 
 
-# -- SimPlayer on a fake clock --------------------------------------------------------------
+# -- set_next, blank pause, idle text ------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now: float = 100.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+def _kinds(rig: Rig, *tokens: int) -> list[tuple[str, int]]:
+    return [(type(e).__name__, e.token) for e in rig.log.snapshot() if getattr(e, "token", None) in tokens]
 
 
-@pytest.fixture
-def media(tmp_path: Path) -> Path:
-    path = tmp_path / "scene.mp4"
-    path.write_bytes(b"\0" * 16)  # the probe is faked, so any existing file will do
-    return path
+@pytest.mark.parametrize(
+    ("second", "start", "end"),
+    [("a", 1.0, 1.5), ("a", 2.2, 2.7), ("b", 1.0, 1.5)],
+    ids=["adjacent", "elsewhere", "other-file"],
+)
+def test_set_next_goes_straight_on_into_the_successor(
+    rig: Rig, second: str, start: float, end: float
+) -> None:
+    p = rig.player
+    p.play_segment(rig.clips.a, 0.0, 1.0, 1)
+    p.set_next(getattr(rig.clips, second), start, end, 2)  # as the controller does, at once
+    started = rig.started(1)
+    ended = rig.ended(1)
+    second_started = rig.started(2)
+    assert second_started.t_mono - ended.t_mono == pytest.approx(0.0, abs=0.02)  # together
+    assert ended.t_mono - started.t_mono == pytest.approx(1.0, abs=TOL)
+    position = p.position()
+    assert position is not None
+    assert position <= 0.2
+    rig.ended(2)
+    assert _kinds(rig, 1, 2) == [
+        ("SegmentStarted", 1),
+        ("SegmentEnded", 1),
+        ("SegmentStarted", 2),
+        ("SegmentEnded", 2),
+    ]
+    assert not [e for e in rig.log.snapshot() if isinstance(e, PlayerFault)]
 
 
-def _sim(log: EventLog, clock: FakeClock, duration: float = 3.0) -> tuple[SimPlayer, list[Path]]:
-    probed: list[Path] = []
-
-    def probe(path: Path) -> float:
-        probed.append(path)
-        return duration
-
-    return SimPlayer(log, clock=clock, auto_tick=False, probe_duration=probe), probed
-
-
-def test_sim_ends_exactly_once_at_the_end(media: Path) -> None:
-    log, clock = EventLog(), FakeClock()
-    sim, _ = _sim(log, clock)
-    sim.play_segment(media, 1.0, 2.0, 7)
-    assert log.events == [SegmentStarted(7, 100.0)]
-    assert (sim.state, sim.current_token) == ("playing", 7)
-    clock.advance(0.999)
-    sim.tick()
-    assert sim.position() == pytest.approx(0.999)
-    assert len(log.events) == 1
-    clock.advance(0.001)
-    sim.tick()
-    clock.advance(5.0)
-    sim.tick()
-    assert log.events[1:] == [SegmentEnded(7, pytest.approx(101.0))]
-    assert sim.state == "held"
-    assert sim.position() == pytest.approx(1.0)
+def test_set_next_after_the_end_starts_the_successor_at_once(rig: Rig) -> None:
+    p = rig.player
+    p.play_segment(rig.clips.a, 0.0, 0.3, 1)
+    rig.ended(1)
+    time.sleep(0.1)
+    p.set_next(rig.clips.a, 1.0, 1.3, 2)
+    rig.started(2)
+    rig.ended(2)
+    assert _kinds(rig, 1, 2) == [
+        ("SegmentStarted", 1),
+        ("SegmentEnded", 1),
+        ("SegmentStarted", 2),
+        ("SegmentEnded", 2),
+    ]
 
 
-def test_sim_pause_arithmetic_and_late_tick(media: Path) -> None:
-    log, clock = EventLog(), FakeClock()
-    sim, _ = _sim(log, clock)
-    sim.play_segment(media, 0.0, 2.0, 1)
-    clock.advance(0.5)
-    sim.pause()
-    assert sim.state == "paused"
-    clock.advance(10.0)
-    sim.tick()
-    assert sim.position() == pytest.approx(0.5)
-    sim.resume()
-    clock.advance(1.4)
-    sim.tick()
-    assert sim.position() == pytest.approx(1.9)
-    assert len(log.events) == 1
-    clock.advance(3.0)  # the tick comes late: the event still carries the true end time
-    sim.tick()
-    assert log.events[1:] == [SegmentEnded(1, pytest.approx(112.0))]
-    sim.resume()  # no effect once held
-    assert sim.state == "held"
+def test_play_segment_and_show_idle_cancel_set_next(rig: Rig) -> None:
+    p = rig.player
+    p.play_segment(rig.clips.a, 0.0, 0.4, 1)
+    p.set_next(rig.clips.a, 0.4, 0.8, 2)
+    rig.started(1)
+    p.play_segment(rig.clips.b, 0.0, 0.6, 3)  # a branch replaces the successor as well
+    p.set_next(rig.clips.b, 2.0, 2.5, 4)
+    rig.started(3)
+    p.show_idle()
+    time.sleep(1.0)
+    assert rig.log.of(2) == []
+    assert rig.log.of(4) == []
+    assert [type(e) for e in rig.log.of(3)] == [SegmentStarted]
+    p.set_next(rig.clips.a, 0.0, 0.5, 5)  # nothing playing: ignored
+    time.sleep(0.3)
+    assert rig.log.of(5) == []
+    assert p.position() is None
 
 
-def test_sim_replaced_and_idle_tokens_never_end(media: Path) -> None:
-    log, clock = EventLog(), FakeClock()
-    sim, _ = _sim(log, clock)
-    sim.play_segment(media, 0.0, 1.0, 1)
-    clock.advance(0.5)
-    sim.play_segment(media, 1.0, 3.0, 2)
-    clock.advance(1.0)
-    sim.tick()
-    sim.show_idle()
-    clock.advance(5.0)
-    sim.tick()
-    assert log.events == [SegmentStarted(1, 100.0), SegmentStarted(2, 100.5)]
-    assert (sim.state, sim.current_token, sim.position()) == ("idle", None, None)
+def test_blank_pause_holds_and_resume_continues(rig: Rig) -> None:
+    p = rig.player
+    p.play_segment(rig.clips.b, 0.0, 1.2, 1)
+    started = rig.started(1)
+    wait_until(lambda: (p.position() or 0.0) >= 0.2)
+    p.pause(blank=True)
+    frozen = p.position()
+    assert frozen is not None
+    if isinstance(p, SimPlayer):
+        assert p.blank
+    time.sleep(0.4)
+    assert p.position() == pytest.approx(frozen, abs=0.05)
+    p.resume()
+    if isinstance(p, SimPlayer):
+        assert not p.blank
+    ended = rig.ended(1)
+    assert ended.t_mono - started.t_mono == pytest.approx(1.2 + 0.4, abs=TOL)
+    p.pause(blank=True)  # also once held at the end, and back again
+    p.resume()
+    assert not [e for e in rig.log.snapshot() if isinstance(e, PlayerFault)]
 
 
-def test_sim_probes_each_file_once_for_open_ended_segments(media: Path) -> None:
-    log, clock = EventLog(), FakeClock()
-    sim, probed = _sim(log, clock, duration=3.0)
-    sim.play_segment(media, 0.5, None, 1)
-    sim.play_segment(media, 2.0, None, 2)
-    clock.advance(1.0)
-    sim.tick()
-    assert probed == [media]
-    assert log.events[-1] == SegmentEnded(2, pytest.approx(101.0))
+def test_show_idle_with_a_line_of_text(rig: Rig) -> None:
+    p = rig.player
+    p.play_segment(rig.clips.a, 0.0, 0.5, 1)
+    rig.started(1)
+    p.show_idle("Panel: http://openrange.local:8080  PIN 4821")
+    assert p.position() is None
+    if isinstance(p, SimPlayer):
+        assert p.idle_text == "Panel: http://openrange.local:8080  PIN 4821"
+    p.show_idle()  # the positional-free call still works
+    p.play_segment(rig.clips.a, 0.0, 0.3, 2)
+    rig.ended(2)
+    assert not [e for e in rig.log.snapshot() if isinstance(e, PlayerFault)]
 
 
-def test_sim_probe_failure_is_emitted(media: Path) -> None:
-    log = EventLog()
-
-    def broken(path: Path) -> float:
-        raise OSError("ffprobe exploded")
-
-    sim = SimPlayer(log, auto_tick=False, probe_duration=broken)
-    sim.play_segment(media, 0.0, None, 1)
-    assert len(log.events) == 1
-    assert isinstance(log.events[0], PlayerFault)
-    assert "ffprobe exploded" in log.events[0].message
-    assert sim.state == "idle"
+# -- units ---------------------------------------------------------------------------------
 
 
 def test_ffprobe_duration_of_a_generated_clip(clips: Clips) -> None:
@@ -394,3 +343,33 @@ def test_mpv_required_options_win_over_the_callers() -> None:
     assert opts["osc"] == "yes"
     assert "fullscreen" not in opts
     assert MpvPlayer(EventLog(), options={"vo": "gpu"}).mpv_options()["fullscreen"] == "yes"
+
+
+def test_idle_card_text_is_one_plain_line() -> None:
+    from hardware.player.idle_card import IdleCard, blank_ass, idle_card_ass
+
+    ass = idle_card_ass(IdleCard(), "Panel {\\b1}http://x\nPIN 12")
+    assert ass.count("\\N") == 3
+    assert "{\\b1}" not in ass and "PIN 12" in ass
+    assert "\\N" not in idle_card_ass(IdleCard(title="T", subtitle=""))
+    assert "\\p1" in blank_ass()
+
+
+def test_mpv_decides_by_the_queued_frame() -> None:
+    from hardware.player.mpv_segments import NextSegment, _Segment, can_continue, decide
+
+    media = Path("/media/scenario.mp4")
+    seg = _Segment(1, media, 2.0, 4.0, loads=False, phase="started")
+    assert decide(seg, 3.90, False, 0.07) == "wait"
+    assert decide(seg, 3.9667, False, 0.07) == "end"  # the last frame is up
+    assert decide(seg, 3.0, True, 0.07) == "end"  # the file ended early
+    seg.next = NextSegment(media, 6.0, 8.0, 2)
+    assert decide(seg, 3.90, False, 0.07) == "wait"
+    assert decide(seg, 3.934, False, 0.07) == "hand_over"  # within the lead: seek now
+    adjacent = NextSegment(media, 4.0, 5.0, 2)
+    assert can_continue(seg, adjacent, 3.0)  # early enough: just play on
+    assert not can_continue(seg, adjacent, 3.5)  # audio already stops at 4.0: seek instead
+    assert not can_continue(seg, seg.next, 2.0)  # not adjacent
+    seg.next = NextSegment(media, 4.0, 5.0, 2, continues=True)
+    assert decide(seg, 3.9667, False, 0.07) == "wait"  # no pause, no seek at the boundary
+    assert decide(seg, 4.0, False, 0.07) == "roll_over"

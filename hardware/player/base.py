@@ -29,14 +29,26 @@ class Player(Protocol):
         current segment; events of a replaced token are never emitted afterwards.
         """
 
-    def pause(self) -> None:
-        """Freeze the picture on the current frame."""
+    def pause(self, blank: bool = False) -> None:
+        """Freeze the picture on the current frame, or with ``blank=True`` show a black screen
+        (the segment stays paused underneath; ``resume`` brings the picture back)."""
 
     def resume(self) -> None:
         """Continue after ``pause``."""
 
-    def show_idle(self) -> None:
-        """Stop the segment and show the idle card (never the desktop)."""
+    def show_idle(self, text: str | None = None) -> None:
+        """Stop the segment and show the idle card (never the desktop), with one more line of
+        ``text`` under it if given (e.g. the panel's address and pairing PIN)."""
+
+    def set_next(self, media: Path, start_s: float, end_s: float | None, token: int) -> None:
+        """When the current segment reaches its end, continue straight into this one.
+
+        Instead of ``SegmentEnded(current)`` followed by the caller's ``play_segment``, the
+        player emits ``SegmentEnded(current)`` and ``SegmentStarted(token)`` together when the
+        successor's first frame is shown, with no held frame in between. If the current segment
+        has already ended, the successor starts at once; with nothing playing the call is
+        ignored. ``play_segment`` and ``show_idle`` cancel it; another ``set_next`` replaces it.
+        """
 
     def position(self) -> float | None:
         """Seconds since the current segment's start, or None when no segment is loaded."""

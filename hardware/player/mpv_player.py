@@ -2,93 +2,71 @@
 
 One mpv instance lives from ``open()`` to ``close()``. Commands come from the caller's worker
 thread; everything mpv reports arrives on python-mpv's event thread, where a small state
-machine per segment turns it into ``SegmentStarted`` / ``SegmentEnded`` / ``PlayerFault``.
+machine per segment (``mpv_segments``) turns it into ``SegmentStarted`` / ``SegmentEnded`` /
+``PlayerFault``. docs/player.md explains the design and the measurements behind it.
 
 How a segment is tracked (``_Segment.phase``):
 
 ``issued``   the ``loadfile`` / ``seek`` was sent with ``command_async``. Its reply arrives on
-             the event thread in order with mpv's events, so anything before the reply belongs
-             to an older segment and is ignored.
+             the event thread in order with mpv's events, so anything before it is older.
 ``loading``  (loadfile only) the reply gave the playlist entry id; wait for its ``start-file``.
-``armed``    the next ``playback-restart`` is this segment's first frame → ``SegmentStarted``.
-``started``  every ``time-pos`` change re-reads the position; when the next frame would be at
-             or past ``end_s`` (or ``eof-reached`` for ``end_s=None``) → pause, ``SegmentEnded``.
-``ended``    the last frame is held (paused).
+``armed``    the next ``playback-restart`` at a position inside the segment is its first frame
+             on screen → ``SegmentStarted`` (measured: 1–2 ms after the frame was presented).
+``started``  every ``time-pos`` change re-reads the position and ``decide()``s: report the end
+             when the last frame is up, or go on into the ``set_next`` successor (play straight
+             on when adjacent, else seek/load ``next_lead_s`` before the end).
+``ended``    mpv holds the last frame: its ``end`` property is the segment's end.
+
+Same file → ``seek <start> absolute+exact`` (no audio re-init; one keyframe to decode when the
+packer put a keyframe on every segment start); another file → ``loadfile replace``.
 
 A new ``play_segment`` replaces ``_seg`` under the lock and events are emitted with the lock
 held, so a replaced token can never emit. ``emit`` must therefore not block.
-
-libmpv 0.35 quirk: with ``keep-open-pause=yes`` (the default), unpausing at EOF and then
-seeking leaves the player paused again; we use ``keep-open-pause=no`` and pause ourselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from hardware.events import Emit, PlayerFault, SegmentEnded, SegmentStarted
-from hardware.player.idle_card import OVERLAY_ID, RES_X, RES_Y, IdleCard, idle_card_ass
+from hardware.player.idle_card import IdleCard, Overlays
+from hardware.player.mpv_events import MpvEventHandlers
+from hardware.player.mpv_options import REQUIRED_OPTIONS, build_options
+from hardware.player.mpv_segments import (
+    NextSegment,
+    _Segment,
+    can_continue,
+    check_times,
+    decide,
+)
 
 log = logging.getLogger(__name__)
-mpv_log = logging.getLogger(__name__ + ".libmpv")
 
-Phase = Literal["issued", "loading", "armed", "started", "ended"]
+RenderHook = Callable[[Any], Callable[[], None]]
+"""Given the ``mpv.MPV`` instance (``vo=libmpv``), attach a render context and return the
+function that frees it; ``close()`` calls that before mpv is terminated."""
 
-# Options the player's logic depends on; callers cannot override these.
-REQUIRED_OPTIONS: dict[str, str] = {
-    "idle": "yes",  # stay alive with no file (idle card)
-    "keep-open": "yes",  # hold the last frame at EOF
-    "keep-open-pause": "no",  # see module docstring; we pause at the end ourselves
-    "hr-seek": "yes",  # exact seeks, also for loadfile's start=
-}
-# Sensible defaults for an appliance; callers may override.
-DEFAULT_OPTIONS: dict[str, str] = {
-    "input-default-bindings": "no",
-    "input-vo-keyboard": "no",
-    "osc": "no",
-    "osd-on-seek": "no",
-    "osd-bar": "no",
-    "cursor-autohide": "always",
-    "ytdl": "no",
-    "title": "OpenRange",
-}
-# Options added when the video output is real (not vo=null).
-SCREEN_OPTIONS: dict[str, str] = {"fullscreen": "yes", "force-window": "immediate"}
+DEFAULT_NEXT_LEAD_S = 0.07
+"""How long before a segment's end a non-adjacent successor is sought (see ``set_next``)."""
 
-_MPV_LOG_LEVELS = {
-    "fatal": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "info": logging.DEBUG,  # per-file chatter (tracks, decoders): not worth INFO
-    "v": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "trace": logging.DEBUG,
-}
-_END_EPS = 1e-3
+__all__ = ["DEFAULT_NEXT_LEAD_S", "REQUIRED_OPTIONS", "MpvPlayer", "RenderHook"]
 
 
-@dataclass
-class _Segment:
-    token: int
-    media: Path
-    start_s: float
-    end_s: float | None
-    loads: bool  # True: loadfile; False: seek inside the already loaded file
-    phase: Phase = "issued"
-    entry_id: int | None = None
-    frame_s: float = 1 / 30
-
-
-class MpvPlayer:
+class MpvPlayer(MpvEventHandlers):
     """Plays segments with libmpv. ``options`` are mpv options (e.g. ``{"vo": "null", "ao":
     "null"}`` for tests, ``{"vo": "gpu", "gpu-context": "drm"}`` on the Pi), merged over
-    ``DEFAULT_OPTIONS`` and under ``REQUIRED_OPTIONS``."""
+    ``DEFAULT_OPTIONS`` and under ``REQUIRED_OPTIONS``.
+
+    ``next_lead_s``: a successor from ``set_next`` that needs a seek is sought once the end is
+    this close (never less than one frame). ``render_hook``: see ``RenderHook`` (bench/tests).
+    """
 
     name = "mpv"
 
@@ -99,27 +77,28 @@ class MpvPlayer:
         options: dict[str, str] | None = None,
         idle_card: IdleCard | None = None,
         mpv_loglevel: str = "info",
+        next_lead_s: float = DEFAULT_NEXT_LEAD_S,
+        render_hook: RenderHook | None = None,
     ) -> None:
         self._emit = emit
         self._options = dict(options or {})
-        self._idle_card = idle_card or IdleCard()
+        self._overlays = Overlays(idle_card or IdleCard())
         self._mpv_loglevel = mpv_loglevel
+        self.next_lead_s = max(0.0, float(next_lead_s))
+        self._render_hook = render_hook
+        self._release_render: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._mpv: Any = None  # mpv.MPV once open
         self._ids: Any = None  # mpv.MpvEventID
         self._seg: _Segment | None = None
         self._file: Path | None = None  # media mpv has loaded (confirmed by file-loaded)
         self._file_entry: int | None = None  # its playlist entry id
+        self._paused = False  # what we last told mpv
 
     # -- lifecycle -----------------------------------------------------------------------
     def mpv_options(self) -> dict[str, str]:
         """The options ``open()`` gives mpv."""
-        opts = {**DEFAULT_OPTIONS}
-        if self._options.get("vo", "") != "null":
-            opts.update(SCREEN_OPTIONS)
-        opts.update({k.replace("_", "-"): str(v) for k, v in self._options.items()})
-        opts.update(REQUIRED_OPTIONS)
-        return opts
+        return build_options(self._options)
 
     def open(self) -> None:
         """Start mpv and show the idle card.
@@ -132,6 +111,8 @@ class MpvPlayer:
             import mpv  # libmpv is loaded here, so this module imports without it
 
             opts = self.mpv_options()
+            # vo=libmpv: the render context must exist before mpv makes a window (force-window).
+            later = {k: opts.pop(k) for k in ("force-window",) if self._render_hook and k in opts}
             try:
                 player = mpv.MPV(log_handler=self._on_log, loglevel=self._mpv_loglevel, **opts)
             except Exception as exc:  # e.g. the video output cannot be opened (force-window)
@@ -142,13 +123,20 @@ class MpvPlayer:
             self._mpv = player
             self._seg = None
             self._file = self._file_entry = None
+            self._paused = False
+            self._overlays.reset()
             try:
+                if self._render_hook is not None:
+                    self._release_render = self._render_hook(player)
+                for key, value in later.items():
+                    player[key] = value
                 player.register_event_callback(self._on_event)
                 player.observe_property("time-pos", self._on_time_pos)
                 player.observe_property("eof-reached", self._on_eof)
                 self._set_idle_card(True)
             except Exception as exc:
                 self._mpv = None
+                self._release_render_quietly()
                 player.terminate()
                 raise OSError(f"mpv started but could not be set up: {exc}") from exc
             log.info("mpv %s started (%s)", getattr(player, "mpv_version", "?"), self._options)
@@ -160,6 +148,13 @@ class MpvPlayer:
             self._file = self._file_entry = None
         if player is None:
             return
+        if self._release_render is not None:
+            try:  # no window to remake once the render context is gone
+                player["force-window"] = "no"
+                player.command("stop")
+            except Exception:
+                log.debug("mpv did not take force-window=no before closing", exc_info=True)
+        self._release_render_quietly()  # a render context must go before the core
         try:
             player.terminate()
         except Exception:
@@ -168,48 +163,71 @@ class MpvPlayer:
     # -- commands (worker thread) --------------------------------------------------------
     def play_segment(self, media: Path, start_s: float, end_s: float | None, token: int) -> None:
         media = Path(media)
-        if start_s < 0:
-            raise ValueError(f"start_s must be >= 0, got {start_s}")
-        if end_s is not None and end_s < start_s:
-            raise ValueError(f"end_s ({end_s}) is before start_s ({start_s})")
+        check_times(start_s, end_s)
         with self._lock:
             player = self._require_open()
             if getattr(player, "core_shutdown", False):
                 self._fault_locked(f"mpv is not running (it shut down); cannot play {media}")
                 return
-            loads = self._file is None or self._file != media.resolve()
-            seg = _Segment(token, media, float(start_s), None if end_s is None else float(end_s), loads)
-            self._seg = seg
-            on_reply = functools.partial(self._on_reply, seg)
-            try:
-                self._set_idle_card(False)
-                player.pause = False
-                if loads:
-                    self._file = self._file_entry = None
-                    player.command_async(
-                        "loadfile",
-                        url=str(media),
-                        flags="replace",
-                        options=f"start={seg.start_s:.6f}",
-                        callback=on_reply,
-                    )
-                else:
-                    player.command_async("seek", f"{seg.start_s:.6f}", "absolute+exact", callback=on_reply)
-            except Exception as exc:
-                log.exception("mpv refused play_segment(%s)", media)
-                self._fault_locked(f"mpv could not play {media}: {exc}")
+            self._start_locked(self._segment(media, start_s, end_s, token))
 
-    def pause(self) -> None:
+    def set_next(self, media: Path, start_s: float, end_s: float | None, token: int) -> None:
+        """When the current segment reaches its end, go straight on into this one.
+
+        Same file, starting exactly at the current end, and given at least ``AUDIO_AHEAD_S``
+        before the end (call it right after ``play_segment``): mpv just plays on (no seek)
+        and, when the first frame past the boundary is up, ``SegmentEnded(current)`` and
+        ``SegmentStarted(token)`` are emitted together. Otherwise the seek (or load) is sent
+        ``next_lead_s`` before the end and both events are emitted when its first frame is
+        shown. If the current segment has already ended, the successor starts at once; with
+        nothing loaded (idle, after a fault) the call is ignored. ``play_segment`` and
+        ``show_idle`` cancel it; a second ``set_next`` replaces it.
+        """
+        media = Path(media)
+        check_times(start_s, end_s)
+        nxt = NextSegment(media, float(start_s), None if end_s is None else float(end_s), token)
         with self._lock:
-            if self._mpv is not None and self._seg is not None:
+            self._require_open()
+            seg = self._seg
+            if seg is None:
+                log.debug("set_next(%s) ignored: nothing is playing", token)
+                return
+            if seg.phase == "ended":
+                self._start_locked(self._segment(media, start_s, end_s, token))
+                return
+            tp = self._get("time-pos") if seg.phase == "started" else None
+            if can_continue(seg, nxt, None if tp is None else float(tp)):
+                nxt = dataclasses.replace(nxt, continues=True)
+            seg.next = nxt
+            try:  # continuing: mpv plays straight on through the boundary
+                self._set_end(nxt.end_s if nxt.continues else seg.end_s)
+            except Exception as exc:
+                log.exception("mpv refused the end of %s", token)
+                self._fault_locked(f"mpv could not continue into {media}: {exc}")
+                return
+            if seg.phase == "started":
+                self._advance_locked(seg)
+
+    def pause(self, blank: bool = False) -> None:
+        """Freeze the picture on the current frame; ``blank=True`` shows a black screen instead."""
+        with self._lock:
+            if self._mpv is None:
+                return
+            if self._seg is not None:
                 self._set_pause(True)
+            if blank:
+                self._set_blank(True)
 
     def resume(self) -> None:
         with self._lock:
-            if self._mpv is not None and self._seg is not None and self._seg.phase != "ended":
+            if self._mpv is None:
+                return
+            self._set_blank(False)
+            if self._seg is not None and self._seg.phase != "ended":
                 self._set_pause(False)
 
-    def show_idle(self) -> None:
+    def show_idle(self, text: str | None = None) -> None:
+        """Stop the segment and show the idle card, with one more line of ``text`` if given."""
         with self._lock:
             self._seg = None
             self._file = self._file_entry = None
@@ -217,7 +235,11 @@ class MpvPlayer:
                 return
             try:
                 self._mpv.command("stop")
-                self._set_idle_card(True)
+                self._set_end(None)
+                if self._paused:  # so the next file does not start paused
+                    self._set_pause(False)
+                self._set_blank(False)
+                self._set_idle_card(True, text)
             except Exception as exc:
                 log.exception("mpv could not show the idle card")
                 self._emit(PlayerFault(f"mpv could not show the idle card: {exc}", time.monotonic()))
@@ -243,153 +265,101 @@ class MpvPlayer:
             raise RuntimeError("MpvPlayer is not open")
         return self._mpv
 
-    def _get(self, name: str) -> Any:
-        """Read a property now (lock held, player open); None if unavailable or mpv is gone."""
-        try:
-            return getattr(self._mpv, name.replace("-", "_"))
-        except Exception:
-            return None
+    def _release_render_quietly(self) -> None:
+        release, self._release_render = self._release_render, None
+        if release is not None:
+            try:
+                release()
+            except Exception:
+                log.exception("releasing the render context failed")
 
-    def _set_idle_card(self, visible: bool) -> None:
-        if visible:
-            data = idle_card_ass(self._idle_card)
-            self._mpv.command(
-                "osd-overlay", id=OVERLAY_ID, format="ass-events", data=data, res_x=RES_X, res_y=RES_Y
-            )
-        else:
-            self._mpv.command("osd-overlay", id=OVERLAY_ID, format="none", data="")
+    def _segment(self, media: Path, start_s: float, end_s: float | None, token: int) -> _Segment:
+        loads = self._file is None or self._file != media.resolve()
+        return _Segment(token, media, float(start_s), None if end_s is None else float(end_s), loads)
+
+    def _start_locked(self, seg: _Segment) -> None:
+        """Make ``seg`` current and send its loadfile/seek (lock held).
+
+        mpv's ``end`` must move before the command (a seek past the old end would stop at
+        once), but moving it while mpv holds the old end would let the old segment play on;
+        so a held end is paused over the move and released after the command.
+        """
+        player = self._mpv
+        old = self._seg
+        self._seg = seg
+        on_reply = functools.partial(self._on_reply, seg)
+        try:
+            held = (old is not None and old.phase == "ended") or bool(self._get("eof-reached"))
+            if held and not self._paused:
+                self._set_pause(True)
+            self._set_end(seg.end_s)
+            if seg.loads:
+                self._file = self._file_entry = None
+                player.command_async(
+                    "loadfile",
+                    url=str(seg.media),
+                    flags="replace",
+                    options=f"start={seg.start_s:.6f}",
+                    callback=on_reply,
+                )
+            else:
+                player.command_async("seek", f"{seg.start_s:.6f}", "absolute+exact", callback=on_reply)
+            if self._paused:  # after the command: a held frame must not advance before it
+                self._set_pause(False)
+            self._set_blank(False)
+            self._set_idle_card(False)
+        except Exception as exc:
+            log.exception("mpv refused to play %s", seg.media)
+            self._fault_locked(f"mpv could not play {seg.media}: {exc}")
+
+    def _set_end(self, end_s: float | None) -> None:
+        """mpv's own ``end``: it never shows a frame at or past it, however late we are."""
+        self._mpv["end"] = "none" if end_s is None else f"{end_s:.6f}"
+
+    def _set_idle_card(self, visible: bool, text: str | None = None) -> None:
+        self._overlays.show_card(self._mpv, visible, text)
+
+    def _set_blank(self, visible: bool) -> None:
+        try:
+            self._overlays.show_blank(self._mpv, visible)
+        except Exception as exc:
+            log.exception("mpv could not %s the blank screen", "show" if visible else "hide")
+            self._emit(PlayerFault(f"mpv could not change the blank screen: {exc}", time.monotonic()))
 
     def _set_pause(self, paused: bool) -> None:
         try:
             self._mpv.pause = paused
+            self._paused = paused
         except Exception as exc:
             log.exception("mpv could not %s", "pause" if paused else "resume")
             self._fault_locked(f"mpv could not {'pause' if paused else 'resume'}: {exc}")
 
-    def _fault_locked(self, message: str) -> None:
-        self._seg = None
-        self._file = self._file_entry = None
-        log.warning("player fault: %s", message)
-        self._emit(PlayerFault(message, time.monotonic()))
-
     def _end_locked(self, seg: _Segment) -> None:
+        # mpv stops by itself at ``end`` and holds the last frame (keep-open); no pause needed.
         seg.phase = "ended"
-        try:
-            self._mpv.pause = True
-        except Exception:
-            log.exception("mpv could not pause at the end of segment %s", seg.token)
         self._emit(SegmentEnded(seg.token, time.monotonic()))
 
-    def _check_end_locked(self, seg: _Segment) -> None:
-        if seg.end_s is not None:
+    def _advance_locked(self, seg: _Segment) -> None:
+        """Act on the current position of a started segment (see ``mpv_segments.decide``)."""
+        for _ in range(8):  # a chain of very short adjacent successors, bounded
             tp = self._get("time-pos")
-            # Stop on the segment's last frame: the one after it would be at/after end_s.
-            if tp is not None and float(tp) + seg.frame_s >= seg.end_s - _END_EPS:
+            eof = bool(self._get("eof-reached"))
+            nxt = seg.next
+            action = decide(seg, None if tp is None else float(tp), eof, self.next_lead_s)
+            if action == "end":
                 self._end_locked(seg)
-                return
-        if self._get("eof-reached"):
-            self._end_locked(seg)
-
-    def _current(self) -> _Segment | None:
-        return self._seg if self._mpv is not None else None
-
-    # -- mpv event thread ----------------------------------------------------------------
-    def _on_log(self, level: str, prefix: str, text: str) -> None:
-        try:
-            mpv_log.log(_MPV_LOG_LEVELS.get(level, logging.DEBUG), "[%s] %s", prefix, text.rstrip())
-        except Exception:
-            log.exception("mpv log handler failed")
-
-    def _on_reply(self, seg: _Segment, error: Exception | None, result: Any) -> None:
-        try:
-            with self._lock:
-                if seg is not self._current():
-                    return
-                what = "load" if seg.loads else "seek in"
-                if error is not None:
-                    self._fault_locked(f"mpv could not {what} {seg.media}: {error}")
-                elif seg.loads:
-                    entry = result.get("playlist_entry_id") if isinstance(result, dict) else None
-                    seg.entry_id = int(entry) if entry is not None else None
-                    seg.phase = "loading"
-                else:
-                    seg.phase = "armed"
-        except Exception:
-            log.exception("mpv command reply handler failed")
-
-    def _on_event(self, event: Any) -> None:
-        try:
-            ids = self._ids
-            eid = event.event_id.value
-            if eid in (ids.PROPERTY_CHANGE, ids.LOG_MESSAGE):
-                return
-            with self._lock:
-                seg = self._current()
-                if eid == ids.SHUTDOWN:
-                    self._on_shutdown_locked()
-                elif seg is None:
-                    return
-                elif eid == ids.START_FILE:
-                    entry = event.data.playlist_entry_id
-                    if seg.phase == "loading" and seg.entry_id in (None, entry):
-                        seg.phase = "armed"
-                elif eid == ids.FILE_LOADED:
-                    if seg.loads and seg.phase == "armed":
-                        self._file, self._file_entry = seg.media.resolve(), seg.entry_id
-                elif eid == ids.END_FILE:
-                    self._on_end_file_locked(seg, event.data)
-                elif eid == ids.PLAYBACK_RESTART and seg.phase == "armed":
-                    seg.phase = "started"
-                    fps = self._get("container-fps")
-                    if isinstance(fps, int | float) and fps > 0:
-                        seg.frame_s = 1.0 / float(fps)
-                    self._emit(SegmentStarted(seg.token, time.monotonic()))
-                    self._check_end_locked(seg)
-        except Exception:
-            log.exception("mpv event handler failed")
-
-    def _on_end_file_locked(self, seg: _Segment, data: Any) -> None:
-        if data.reason != data.ERROR:
-            return  # replaced or stopped by us; EOF never ends a file with keep-open
-        entry = data.playlist_entry_id
-        if seg.loads and seg.entry_id in (None, entry):
-            reason = "no such file" if not seg.media.exists() else _error_text(data.error)
-            self._fault_locked(f"mpv could not open {seg.media}: {reason}")
-        elif not seg.loads and self._file_entry == entry:
-            self._fault_locked(f"mpv stopped playing {seg.media}: {_error_text(data.error)}")
-
-    def _on_shutdown_locked(self) -> None:
-        if self._mpv is None:
-            return  # our own close()
-        self._seg = None
-        self._file = self._file_entry = None
-        log.error("mpv shut down unexpectedly")
-        self._emit(PlayerFault("mpv shut down unexpectedly", time.monotonic()))
-
-    def _on_time_pos(self, _name: str, _value: Any) -> None:
-        # The delivered value may predate the latest seek, so the position is re-read.
-        try:
-            with self._lock:
-                seg = self._current()
-                if seg is not None and seg.phase == "started":
-                    self._check_end_locked(seg)
-        except Exception:
-            log.exception("mpv time-pos handler failed")
-
-    def _on_eof(self, _name: str, value: Any) -> None:
-        try:
-            with self._lock:
-                seg = self._current()
-                if value and seg is not None and seg.phase == "started" and self._get("eof-reached"):
-                    self._end_locked(seg)
-        except Exception:
-            log.exception("mpv eof-reached handler failed")
-
-
-def _error_text(code: int) -> str:
-    try:
-        import mpv
-
-        return str(mpv.ErrorCode.human_readable(code))
-    except Exception:
-        return f"error {code}"
+            elif action == "hand_over" and nxt is not None:
+                new = self._segment(nxt.media, nxt.start_s, nxt.end_s, nxt.token)
+                new.follows = seg.token
+                new.frame_s = seg.frame_s
+                self._start_locked(new)
+            elif action == "roll_over" and nxt is not None:
+                new = _Segment(nxt.token, nxt.media, nxt.start_s, nxt.end_s, loads=False, phase="started")
+                new.frame_s = seg.frame_s
+                self._seg = new
+                now = time.monotonic()
+                self._emit(SegmentEnded(seg.token, now))
+                self._emit(SegmentStarted(new.token, now))
+                seg = new
+                continue
+            return

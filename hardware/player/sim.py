@@ -3,7 +3,9 @@
 It ships in the product (demo mode, end-to-end tests) and is kept honest by the same contract
 suite as ``MpvPlayer``. The position of a segment is the clock time elapsed since it started,
 minus the time spent paused; ``tick()`` notices when the end is reached and emits
-``SegmentEnded`` once, after which the (virtual) last frame is held.
+``SegmentEnded`` once, after which the (virtual) last frame is held — or, with a successor from
+``set_next``, emits ``SegmentEnded`` and the successor's ``SegmentStarted`` at the same virtual
+instant and plays on.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def ffprobe_duration(path: Path, *, timeout: float = 10.0) -> float:
     return duration
 
 
+@dataclass(frozen=True)
+class _SimNext:
+    token: int
+    media: Path
+    start_s: float
+    length_s: float
+
+
 @dataclass
 class _SimSegment:
     token: int
@@ -65,6 +75,7 @@ class _SimSegment:
     t0: float  # clock time when the segment started
     paused_total: float = 0.0
     paused_at: float | None = None
+    next: _SimNext | None = None
 
     def elapsed(self, now: float) -> float:
         until = self.paused_at if self.paused_at is not None else now
@@ -103,6 +114,8 @@ class SimPlayer:
         self._lock = threading.RLock()
         self._seg: _SimSegment | None = None
         self._state: SimState = "idle"
+        self._blank = False
+        self._idle_text: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -123,6 +136,25 @@ class SimPlayer:
     def current_media(self) -> Path | None:
         with self._lock:
             return self._seg.media if self._seg is not None else None
+
+    @property
+    def blank(self) -> bool:
+        """True while paused with ``pause(blank=True)`` (the screen would be black)."""
+        with self._lock:
+            return self._blank
+
+    @property
+    def idle_text(self) -> str | None:
+        """The extra line of the idle card given to the last ``show_idle``."""
+        with self._lock:
+            return self._idle_text
+
+    @property
+    def next_token(self) -> int | None:
+        """Token of the successor given with ``set_next``, until it starts."""
+        with self._lock:
+            seg = self._seg
+            return seg.next.token if seg is not None and seg.next is not None else None
 
     # -- Player protocol -----------------------------------------------------------------
     def open(self) -> None:
@@ -156,13 +188,41 @@ class SimPlayer:
                 self._emit(PlayerFault(f"cannot play {media}: {exc}", self._clock()))
             return
         with self._lock:
-            now = self._clock()
-            self._seg = _SimSegment(token, media, float(start_s), length, now)
-            self._state = "playing"
-            self._emit(SegmentStarted(token, now))
-            self._tick_locked(now)
+            self._start_locked(token, media, float(start_s), length)
 
-    def pause(self) -> None:
+    def set_next(self, media: Path, start_s: float, end_s: float | None, token: int) -> None:
+        media = Path(media)
+        _check_times(start_s, end_s)
+        with self._lock:
+            if self._seg is None:
+                return  # nothing playing: ignored, as MpvPlayer does
+        try:
+            length = self._segment_length(media, start_s, end_s)
+        except (OSError, ValueError) as exc:
+            with self._lock:
+                self._seg = None
+                self._state = "idle"
+                self._emit(PlayerFault(f"cannot play {media}: {exc}", self._clock()))
+            return
+        with self._lock:
+            seg = self._seg
+            if seg is None:
+                return
+            if self._state == "held":
+                self._start_locked(token, media, float(start_s), length)
+                return
+            seg.next = _SimNext(token, media, float(start_s), length)
+            self._tick_locked(self._clock())
+
+    def _start_locked(self, token: int, media: Path, start_s: float, length: float) -> None:
+        now = self._clock()
+        self._seg = _SimSegment(token, media, start_s, length, now)
+        self._state = "playing"
+        self._blank = False
+        self._emit(SegmentStarted(token, now))
+        self._tick_locked(now)
+
+    def pause(self, blank: bool = False) -> None:
         with self._lock:
             if self._seg is not None and self._state == "playing":
                 now = self._clock()
@@ -170,9 +230,12 @@ class SimPlayer:
                 if self._state == "playing":
                     self._seg.paused_at = now
                     self._state = "paused"
+            if blank and self._state != "closed":
+                self._blank = True
 
     def resume(self) -> None:
         with self._lock:
+            self._blank = False
             seg = self._seg
             if seg is not None and self._state == "paused" and seg.paused_at is not None:
                 now = self._clock()
@@ -181,9 +244,11 @@ class SimPlayer:
                 self._state = "playing"
                 self._tick_locked(now)
 
-    def show_idle(self) -> None:
+    def show_idle(self, text: str | None = None) -> None:
         with self._lock:
             self._seg = None
+            self._blank = False
+            self._idle_text = text
             if self._state != "closed":
                 self._state = "idle"
 
@@ -203,12 +268,19 @@ class SimPlayer:
             self._tick_locked(self._clock())
 
     def _tick_locked(self, now: float) -> None:
-        seg = self._seg
-        if seg is None or self._state != "playing" or seg.elapsed(now) < seg.length_s:
-            return
-        self._state = "held"
-        # The moment the virtual timeline crossed the end, not when the tick noticed it.
-        self._emit(SegmentEnded(seg.token, seg.t0 + seg.paused_total + seg.length_s))
+        while True:
+            seg = self._seg
+            if seg is None or self._state != "playing" or seg.elapsed(now) < seg.length_s:
+                return
+            # The moment the virtual timeline crossed the end, not when the tick noticed it.
+            t_end = seg.t0 + seg.paused_total + seg.length_s
+            self._emit(SegmentEnded(seg.token, t_end))
+            nxt = seg.next
+            if nxt is None:
+                self._state = "held"
+                return
+            self._seg = _SimSegment(nxt.token, nxt.media, nxt.start_s, nxt.length_s, t_end)
+            self._emit(SegmentStarted(nxt.token, t_end))
 
     def _run(self) -> None:
         while not self._stop.wait(self._tick_interval):
