@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from appliance.camera_service import CameraService
 from appliance.clock import Clock
+from appliance.controller_devices import DeviceReactions
 from appliance.controller_inputs import InputReactions
 from appliance.cues import CueScheduler, cue_problems
 from appliance.device_worker import DeviceWorker
@@ -40,7 +42,7 @@ from hardware.player.base import Player
 log = logging.getLogger(__name__)
 
 
-class Controller(InputReactions):
+class Controller(InputReactions, DeviceReactions):
     def __init__(
         self,
         *,
@@ -55,6 +57,7 @@ class Controller(InputReactions):
         actions: dict[str, str] | None = None,
         output_names: list[str] | None = None,
         status_light: Callable[[str], None] | None = None,
+        camera: CameraService | None = None,
     ) -> None:
         self.library = library
         self.records = records
@@ -67,6 +70,9 @@ class Controller(InputReactions):
         self.actions = actions or {}
         self.output_names = output_names
         self.status_light = status_light
+        self.camera = camera
+        self.idle_text: str | None = None
+        """A line under the projector's idle card between sessions (the panel address and PIN)."""
         self.estops_engaged: set[str] = set()
         self.live: LiveSession | None = None
         self._lock = asyncio.Lock()
@@ -139,7 +145,24 @@ class Controller(InputReactions):
         media = live.package.media_path(live.scene_id)
         self.player_worker.submit(self.player.play_segment, media, scene.start_s, scene.end_s, live.token)
 
-    async def _enter_scene(self, live: LiveSession, scene_id: str, actor: str) -> None:
+    def _queue_successor(self, live: LiveSession) -> None:
+        """Tell the player where an ``on_end`` scene continues, so it runs on without a gap."""
+        live.next_token = None
+        scene = live.scene
+        if scene.on_end is None or scene.outcome is not None:
+            return
+        successor = live.package.manifest.scenes[scene.on_end]
+        self._token += 1
+        live.next_token = self._token
+        media = live.package.media_path(scene.on_end)
+        self.player_worker.submit(
+            self.player.set_next, media, successor.start_s, successor.end_s, self._token
+        )
+
+    async def _enter_scene(
+        self, live: LiveSession, scene_id: str, actor: str, *, playing_token: int | None = None
+    ) -> None:
+        """Make ``scene_id`` current; ``playing_token``: the player already shows it (``set_next``)."""
         live.timers.reset()
         live.scene_id = scene_id
         live.held = False
@@ -148,7 +171,11 @@ class Controller(InputReactions):
         live.scene_paused_total = 0.0
         live.scene_started_mono = self.clock.monotonic()
         live.path.append(scene_id)
-        self._play_current(live)
+        if playing_token is None:
+            self._play_current(live)
+        else:
+            live.token = playing_token
+        self._queue_successor(live)
         if self.cues is not None:
             self.cues.scene_entered(live.scene.cues, live.scene_started_mono)
         await self._record(live, "scene_entered", actor, {"title": live.scene.title})
@@ -182,7 +209,7 @@ class Controller(InputReactions):
         live.status = "ended"
         live.outcome = outcome
         live.paused_at = None
-        self.player_worker.submit(self.player.show_idle)
+        self.player_worker.submit(self.player.show_idle, self.idle_text)
         row = await self._record(live, "session_ended", actor, {"outcome": outcome})
         await self.records.set_status(live.id, "ended", outcome=outcome, ended_wall=row.t_wall)
         self._publish_state()
@@ -229,6 +256,7 @@ class Controller(InputReactions):
                 },
                 t_mono=now_mono,
             )
+            await self._camera_self_check(live)
             self._show_status("session")
             await self._enter_scene(live, manifest.start, "system")
             self._publish_state()
@@ -254,21 +282,37 @@ class Controller(InputReactions):
             return live.events[-2]
 
     async def pause(
-        self, session_id: str, actor: str = "instructor", detail: dict[str, Any] | None = None
+        self,
+        session_id: str,
+        actor: str = "instructor",
+        detail: dict[str, Any] | None = None,
+        *,
+        blank: bool = False,
     ) -> EventRow:
+        """Freeze the picture (or black the screen with ``blank``) and stop the scene's clock."""
         async with self._lock:
-            return await self._pause(self._require(session_id), actor, detail)
+            detail = {**(detail or {}), "blank": True} if blank else detail
+            return await self._pause(self._require(session_id), actor, detail, blank=blank)
 
-    async def _pause(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
+    async def _pause(
+        self,
+        live: LiveSession,
+        actor: str,
+        detail: dict[str, Any] | None = None,
+        t_source: float | None = None,
+        *,
+        blank: bool = False,
+    ) -> EventRow:
+        """Pause; ``t_source`` is when the cause happened (a pedal's edge), recorded as the event's time."""
         if live.status == "paused":
             raise InvalidTransition("the session is already paused")
         live.timers.stop()
         live.status = "paused"
         live.paused_at = self.clock.monotonic()
-        self.player_worker.submit(self.player.pause)
+        self.player_worker.submit(self.player.pause, blank)
         if self.cues is not None:
             self.cues.paused(live.paused_at)
-        row = await self._record(live, "paused", actor, detail, t_mono=live.paused_at)
+        row = await self._record(live, "paused", actor, detail, t_mono=t_source or live.paused_at)
         self._publish_state()
         return row
 
@@ -278,7 +322,13 @@ class Controller(InputReactions):
         async with self._lock:
             return await self._resume(self._require(session_id), actor, detail)
 
-    async def _resume(self, live: LiveSession, actor: str, detail: dict[str, Any] | None = None) -> EventRow:
+    async def _resume(
+        self,
+        live: LiveSession,
+        actor: str,
+        detail: dict[str, Any] | None = None,
+        t_source: float | None = None,
+    ) -> EventRow:
         if live.status != "paused" or live.paused_at is None:
             raise InvalidTransition("the session is not paused")
         if self.estops_engaged:
@@ -292,7 +342,7 @@ class Controller(InputReactions):
         if self.cues is not None:
             self.cues.resumed(now)
         self._show_status("session")
-        row = await self._record(live, "resumed", actor, detail, t_mono=now)
+        row = await self._record(live, "resumed", actor, detail, t_mono=t_source or now)
         self._publish_state()
         return row
 
@@ -329,87 +379,6 @@ class Controller(InputReactions):
             live = self._require(session_id)
             await self._end(live, actor, outcome or "ended by instructor")
             return live.events[-1]
-
-    # ---- hardware and timers (loop) -------------------------------------------------------
-    async def _on_segment_started(self, event: SegmentStarted) -> None:
-        live = self.live
-        if live is not None and event.token == live.token and live.status != "ended":
-            # The picture's own start is the scene's time origin (zones and timeouts follow it).
-            live.scene_started_mono = event.t_mono
-            if self.cues is not None:
-                self.cues.segment_started(event.t_mono)
-            if live.status == "running":
-                live.timers.start(live.scene_time(self.clock.monotonic()))
-
-    async def _on_segment_ended(self, event: SegmentEnded) -> None:
-        live = self.live
-        if live is None or event.token != live.token or live.status == "ended":
-            return
-        scene = live.scene
-        if scene.outcome is not None:
-            await self._end(live, "segment_end", scene.outcome)
-        elif scene.on_end is not None:
-            await self._transition(live, scene.on_end, "segment_end", {"how": "on_end"}, t_mono=event.t_mono)
-        else:
-            live.held = True
-            self._publish_state()
-
-    async def _on_timeout(self, token: int) -> None:
-        live = self.live
-        if live is None or live.token != token or live.status != "running" or live.scene.timeout is None:
-            return
-        await self._transition(live, live.scene.timeout.goto, "timeout", {"how": "timeout"})
-
-    async def _on_threat_cue(self, token: int, scene_t: float) -> None:
-        """A threat zone opens: the moment 'time to first shot' is measured from."""
-        live = self.live
-        if live is None or live.token != token or live.status == "ended":
-            return
-        zones = [z.id for z in live.scene.zones if z.kind == ZoneKind.threat and z.from_s == scene_t]
-        t_mono = live.scene_started_mono + live.scene_paused_total + scene_t
-        await self._record(live, "threat_cue", "system", {"zones": zones, "scene_t": scene_t}, t_mono=t_mono)
-
-    async def _on_hit(self, event: HitDetected) -> None:
-        live = self.live
-        if live is None or live.status == "ended":
-            log.debug("hit outside a session ignored: %s", event)
-            return
-        scene_t = live.scene_time(event.t_mono)
-        zones = live.zones_at(event.x, event.y, scene_t)
-        await self._record(
-            live,
-            "hit",
-            "hit",
-            {
-                "x": round(event.x, 5),
-                "y": round(event.y, 5),
-                "color": event.color,
-                "source": event.source,
-                "scene_t": round(scene_t, 3),
-                "zones": [{"id": z.id, "kind": z.kind.value} for z in zones],
-            },
-            t_mono=event.t_mono,
-        )
-        if live.status != "running":
-            return
-        for rule in live.scene.on_hit:
-            if any(rule.zone == z.id or rule.kind == z.kind for z in zones):
-                await self._transition(
-                    live,
-                    rule.goto,
-                    "hit",
-                    {"how": "on_hit", "zone": rule.zone or rule.kind},
-                    t_mono=event.t_mono,
-                )
-                return
-
-    def _on_player_fault(self, event: PlayerFault) -> None:
-        log.error("player fault: %s", event.message)
-        warnings = self.hardware_info.setdefault("warnings", [])
-        message = f"player: {event.message}"
-        if message not in warnings:
-            warnings.append(message)
-        self._publish_state()
 
     def snapshot(self, *, include_events: bool = True) -> dict[str, Any]:
         """The live state as clients see it (see docs/api.md, STATE)."""

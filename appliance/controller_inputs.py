@@ -70,9 +70,9 @@ class InputReactions:
         if decision.toggle_pause:
             try:
                 if live.status == "paused":
-                    await self._resume(live, "input", detail)
+                    await self._resume(live, "input", detail, t_mono)
                 else:
-                    await self._pause(live, "input", detail)
+                    await self._pause(live, "input", detail, t_mono)
             except InvalidTransition as refused:
                 log.warning("input %s: %s", name, refused)
             return

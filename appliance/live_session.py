@@ -20,6 +20,8 @@ class LiveSession:
     outcome: str | None = None
     scene_id: str = ""
     token: int = 0
+    next_token: int | None = None
+    """The player was told to run on into the scene's ``on_end`` successor under this token."""
     scene_started_mono: float = 0.0
     scene_paused_total: float = 0.0
     paused_at: float | None = None

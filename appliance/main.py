@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from appliance.camera_service import CameraService
 from appliance.clock import LoopClock
 from appliance.controller import Controller
 from appliance.cues import CueScheduler, WorkerOutputs
@@ -46,13 +47,14 @@ def player_options(settings: Settings) -> dict[str, str]:
     return options
 
 
-def device_status(hardware: Hardware, cues: CueScheduler) -> dict[str, Any]:
+def device_status(hardware: Hardware, cues: CueScheduler, camera: CameraService | None) -> dict[str, Any]:
     """Inputs, outputs, status light and cues as the health endpoint shows them."""
     return {
         "inputs": hardware.inputs.states() if hardware.inputs else None,
         "outputs": hardware.outputs.describe() if hardware.outputs else None,
         "status_light": hardware.status_light.pattern if hardware.status_light else None,
         "cues": cues.status(),
+        "camera": camera.status() if camera is not None else None,
     }
 
 
@@ -92,6 +94,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             status_output=gpio.status_output_name,
             player_options=player_options(settings),
             player_kind=settings.player.backend,
+            camera_fps=settings.camera.sim_fps,
         ),
     )
     player_worker = DeviceWorker("player")
@@ -100,6 +103,19 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     cues = CueScheduler(WorkerOutputs(hardware.outputs, gpio_worker) if hardware.outputs else None, clock)
     light = hardware.status_light
     cue_outputs = [o.name for o in gpio.outputs if o.name != gpio.status_output_name]
+    camera = None
+    if hardware.camera is not None:
+        camera = CameraService(
+            hardware.camera,
+            projector=hardware.sim_camera.project if hardware.sim_camera is not None else None,
+            data_dir=data_dir,
+            video_size=settings.camera.video_size,
+            display_latency_s=settings.camera.display_latency_ms / 1000.0,
+        )
+        problem = await loop.run_in_executor(None, camera.start)
+        if problem:
+            log.warning("%s", problem)
+            hardware.warnings.append(problem)
     hardware_info: dict[str, Any] = {
         "mode": settings.hardware,
         "player": getattr(hardware.player, "name", type(hardware.player).__name__),
@@ -117,8 +133,11 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         actions=dict(gpio.actions()),
         output_names=cue_outputs if hardware.outputs else None,
         status_light=(lambda pattern: gpio_worker.submit(light.show, pattern)) if light else None,
+        camera=camera,
     )
     pin = load_or_create_pin(data_dir, settings.web.pin)
+    controller.idle_text = f"Instructor panel: {panel_url(settings)}   PIN {pin}"
+    player_worker.submit(hardware.player.show_idle, controller.idle_text)
     pairing = Pairing(records, pin, token_ttl_s=settings.web.token_ttl_h * 3600)
     sim = SimControls(hardware.sim_camera, hardware.sim_gpio) if settings.hardware == "sim" else None
     service = Service(
@@ -129,7 +148,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         pairing=pairing,
         bus=bus,
         sim=sim,
-        devices=lambda: device_status(hardware, cues),
+        devices=lambda: device_status(hardware, cues, camera),
     )
     app = create_app(service)
     config = uvicorn.Config(
@@ -173,9 +192,13 @@ async def _announce_when_ready(server: uvicorn.Server, service: Service, pin: st
     while not server.started:
         await asyncio.sleep(0.05)
     service.ready = True
-    web = service.settings.web
+    log.info("instructor panel: %s  pairing PIN: %s", panel_url(service.settings), pin)
+
+
+def panel_url(settings: Settings) -> str:
+    web = settings.web
     host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
-    log.info("instructor panel: http://%s:%d/  pairing PIN: %s", host, web.port, pin)
+    return f"http://{host}:{web.port}/"
 
 
 async def _stop_when(shutdown: asyncio.Event, server: uvicorn.Server) -> None:

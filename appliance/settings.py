@@ -81,6 +81,16 @@ DEFAULT_ACTIONS: dict[str, InputAction] = {
 _GPIO_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 
+class CameraSettings(_Section):
+    sim_fps: float = Field(default=60.0, ge=5, le=240)
+    """Frame rate of the simulated camera (real cameras for laser detection run 60-120 fps)."""
+    display_latency_ms: float = Field(default=0.0, ge=0, le=500)
+    """How far the projected picture lags the player's clock (measured per projector); hits are
+    judged against the picture the trainee saw."""
+    video_size: tuple[int, int] = (1280, 720)
+    """Resolution the calibration pattern is rendered at (the projector's picture)."""
+
+
 class InputSettings(_Section):
     name: str = Field(pattern=_GPIO_NAME)
     """What the system calls the input; scenes' ``on_input`` rules name it."""
@@ -266,6 +276,7 @@ class Settings(_Section):
     web: WebSettings = Field(default_factory=WebSettings)
     player: PlayerSettings = Field(default_factory=PlayerSettings)
     gpio: GpioSettings = Field(default_factory=GpioSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
 
     @property
     def library_dir(self) -> Path:

@@ -20,7 +20,7 @@ from hardware.gpio.outputs import GpioOutputs, OutputPin, StatusLight
 if TYPE_CHECKING:
     import gpiozero
 
-    from hardware.camera.base import Camera
+    from hardware.camera.runner import CameraRunner
     from hardware.camera.sim import SimCamera
     from hardware.gpio.sim import SimGpio
     from hardware.player.base import Player
@@ -37,7 +37,8 @@ class Hardware:
     """The opened devices. ``None`` means the device is missing (see ``warnings``)."""
 
     player: Player
-    camera: Camera | None
+    camera: CameraRunner | None
+    """The capture thread; its analyser (detection + calibration) is installed by the appliance."""
     inputs: GpioInputs | None
     outputs: GpioOutputs | None = None
     """The GPIO outputs (relay, lights, status LED); None when GPIO is missing or misconfigured."""
@@ -142,6 +143,7 @@ def open_hardware(
     player_kind: str = "mpv",
     output_pins: list[OutputPin] | None = None,
     status_output: str | None = None,
+    camera_fps: float = 60.0,
 ) -> Hardware:
     """Open the player, camera and GPIO inputs and outputs for ``mode`` ("sim" or "pi").
 
@@ -162,11 +164,13 @@ def open_hardware(
     hw = Hardware(player=player, camera=None, inputs=None, warnings=notes)
 
     if mode == "sim":
+        from hardware.camera.runner import CameraRunner
         from hardware.camera.sim import SimCamera
 
-        sim_camera = SimCamera(emit)
-        if _try_open("camera", sim_camera.open, notes):
-            hw.camera = hw.sim_camera = sim_camera
+        sim_camera = SimCamera(fps=camera_fps)
+        runner = CameraRunner(sim_camera, emit)
+        if _try_open("camera", runner.open, notes):
+            hw.camera, hw.sim_camera = runner, sim_camera
     else:
         notes.append(f"no camera: {NO_CAMERA_YET}")
     gpio = GpioHardware(warnings=notes)

@@ -35,6 +35,14 @@ class PlayerFault:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraFault:
+    """The camera stopped delivering frames; hits will not be detected until it is back."""
+
+    message: str
+    t_mono: float
+
+
+@dataclass(frozen=True, slots=True)
 class HitDetected:
     """A laser hit, in normalised video coordinates (0..1, origin top left)."""
 
@@ -74,5 +82,7 @@ class InputGesture:
     t_mono: float
 
 
-HardwareEvent = SegmentStarted | SegmentEnded | PlayerFault | HitDetected | InputChanged | InputGesture
+HardwareEvent = (
+    SegmentStarted | SegmentEnded | PlayerFault | CameraFault | HitDetected | InputChanged | InputGesture
+)
 Emit = Callable[[HardwareEvent], None]

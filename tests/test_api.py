@@ -163,8 +163,8 @@ def test_session_flow_and_record(api: httpx.Client) -> None:
     # The threat cue (a threat zone opening 1 s into the scene) lands wherever the timing puts it.
     kinds = [e["kind"] for e in record["events"] if e["kind"] != "threat_cue"]
     assert kinds == [
-        "session_started", "scene_entered", "flagged", "paused", "resumed", "branch", "scene_entered",
-        "replayed", "scene_entered", "branch", "scene_entered", "session_ended",
+        "session_started", "calibration_check", "scene_entered", "flagged", "paused", "resumed", "branch",
+        "scene_entered", "replayed", "scene_entered", "branch", "scene_entered", "session_ended",
     ]  # fmt: skip
     assert record["session"]["path"] == ["intro", "angry", "angry", "calm"]
     assert any(s["id"] == sid for s in api.get("/api/sessions").json())
@@ -209,11 +209,12 @@ def test_websocket_snapshot_then_events(svc: RunningService, api: httpx.Client) 
         api.post(f"/api/sessions/{sid}/branch", json={"choice": "calms"})
         seen: list[dict] = []
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and sum(m["type"] == "event" for m in seen) < 4:
+        while time.monotonic() < deadline and sum(m["type"] == "event" for m in seen) < 5:
             seen.append(json.loads(ws.recv(timeout=5)))
         events = [m["event"] for m in seen if m["type"] == "event"]
-        assert [e["kind"] for e in events][:4] == [
+        assert [e["kind"] for e in events][:5] == [
             "session_started",
+            "calibration_check",
             "scene_entered",
             "branch",
             "scene_entered",
@@ -242,3 +243,12 @@ def test_library_with_a_broken_package_still_serves(tmp_path: Path) -> None:
     finally:
         service.stop()
         shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_pause_can_black_the_screen(api: httpx.Client) -> None:
+    sid = api.post("/api/sessions", json={"scenario_id": "triage-desk", "trainees": ["A"]}).json()["id"]
+    paused = api.post(f"/api/sessions/{sid}/pause", json={"blank": True})
+    assert paused.status_code == 200 and paused.json()["data"] == {"blank": True}
+    assert api.post(f"/api/sessions/{sid}/resume").status_code == 200
+    plain = api.post(f"/api/sessions/{sid}/pause")
+    assert plain.status_code == 200 and plain.json()["data"] == {}

@@ -9,6 +9,8 @@ import pytest
 from gpiozero import Device
 
 from hardware.backends import Hardware, open_gpio, open_hardware, pin_map_problems
+from hardware.camera.base import Frame
+from hardware.camera.runner import CameraRunner
 from hardware.camera.sim import SimCamera
 from hardware.events import HardwareEvent, HitDetected, InputChanged
 from hardware.gpio.inputs import InputPin
@@ -45,15 +47,23 @@ def sim_hw():
 def test_sim_mode_gives_working_pieces(sim_hw) -> None:
     hw, rec = sim_hw
     assert hw.warnings == []
-    assert hw.camera is hw.sim_camera is not None
+    assert hw.camera is not None and hw.camera.source is hw.sim_camera is not None
     assert hw.inputs is not None and hw.sim_gpio is not None
     assert hw.player is not None
 
-    hw.sim_camera.shoot(0.25, 0.75, color="green")
-    hits = rec.wait_for(HitDetected)
-    assert len(hits) == 1
-    hit = hits[0]
-    assert (hit.x, hit.y, hit.color, hit.source) == (0.25, 0.75, "green", "sim-camera")
+    frame = hw.camera.grab(2.0)
+    assert frame is not None and frame.image.shape == (480, 640, 3)
+    hw.sim_camera.shoot(0.25, 0.75, color="green", frames=50)
+    cx, cy = hw.sim_camera.video_to_camera(0.25, 0.75)
+    for _ in range(10):
+        shot = hw.camera.grab(2.0)
+        assert shot is not None
+        core = int(shot.image[round(cy), round(cx)].sum())
+        halo = shot.image[round(cy), round(cx) + 2].astype(int)
+        if core > 650 and halo[1] > halo[2] + 40:
+            break
+    else:
+        raise AssertionError("the green spot never showed where the shot landed")
 
     hw.sim_gpio.drive("trigger", True)
     changes = rec.wait_for(InputChanged)
@@ -61,7 +71,7 @@ def test_sim_mode_gives_working_pieces(sim_hw) -> None:
     assert hw.inputs.states() == {"pedal": False, "trigger": True}
 
 
-def test_shot_is_reported_from_the_camera_thread() -> None:
+def test_hits_are_reported_from_the_camera_thread() -> None:
     threads: list[str] = []
     got = threading.Event()
 
@@ -69,14 +79,16 @@ def test_shot_is_reported_from_the_camera_thread() -> None:
         threads.append(threading.current_thread().name)
         got.set()
 
-    cam = SimCamera(emit)
-    cam.open()
+    def analyse(frame: Frame) -> list[HitDetected]:
+        return [HitDetected(0.5, 0.5, frame.t_mono)] if frame.index == 3 else []
+
+    runner = CameraRunner(SimCamera(fps=60), emit, analyse)
+    runner.open()
     try:
-        cam.shoot(0.0, 1.0)
-        assert got.wait(1.0)
-        assert threads == ["sim-camera"]
+        assert got.wait(2.0)
+        assert threads == ["camera-sim-camera"]
     finally:
-        cam.close()
+        runner.close()
 
 
 @pytest.mark.parametrize("x, y", [(-0.01, 0.5), (0.5, 1.01), (float("nan"), 0.5), (0.5, float("inf"))])

@@ -274,3 +274,14 @@ async def test_threat_cue_is_recorded_when_the_threat_zone_opens_in_scene_time(r
     await rig.controller.resume(sid)
     await rig.advance(2)
     assert rig.kinds().count("threat_cue") == 1, "a cue fires once per scene"
+
+
+async def test_an_input_action_is_recorded_at_the_edge_time(rig: Rig) -> None:
+    await start(rig)
+    live = rig.controller.live
+    assert live is not None
+    edge = rig.clock.monotonic() - 0.25  # the pin changed a while before the loop got to it
+    rig.bus.publish(InputChanged("pedal", True, edge))
+    await rig.settle()
+    paused = live.events[-1]
+    assert paused.kind == "paused" and paused.t_mono == edge

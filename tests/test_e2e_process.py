@@ -118,9 +118,11 @@ def test_session_survives_sigkill_and_restart(data_dir: Path) -> None:
         assert by_seq[ack["seq"]]["kind"] == ack["kind"] and by_seq[ack["seq"]]["data"] == ack["data"]
     assert events[: len(before_kill)] == before_kill
     kinds = [e["kind"] for e in events]
-    assert kinds[:7] == [
-        "session_started", "scene_entered", "branch", "scene_entered", "flagged", "branch", "scene_entered",
+    assert kinds[:8] == [
+        "session_started", "calibration_check", "scene_entered", "branch", "scene_entered", "flagged",
+        "branch", "scene_entered",
     ]  # fmt: skip
+    assert events[1]["data"]["passed"] is True, "the camera self-check passes on the simulator"
     assert kinds[-1] == "interrupted"
     branches = [e for e in events if e["kind"] == "branch" and e["actor"] == "instructor"]
     assert [(b["data"]["from"], b["data"]["to"]) for b in branches] == [

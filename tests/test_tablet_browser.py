@@ -287,8 +287,8 @@ def test_main_flow(
     record = api.get(f"/api/sessions/{sid}").json()
     assert record["session"]["status"] == "ended" and record["session"]["outcome"] == "resolved"
     assert [e["kind"] for e in record["events"] if e["kind"] != "threat_cue"] == [
-        "session_started", "scene_entered", "flagged", "paused", "resumed", "hit", "branch",
-        "scene_entered", "branch", "scene_entered", "session_ended",
+        "session_started", "calibration_check", "scene_entered", "flagged", "paused", "resumed", "hit",
+        "branch", "scene_entered", "branch", "scene_entered", "session_ended",
     ]  # fmt: skip
     assert record["session"]["path"] == ["intro", "angry", "calm"]
 
@@ -437,3 +437,20 @@ def test_reconnect_brings_the_tablet_up_to_date(tablets: Callable[..., Tablet], 
     states = tab.page.evaluate("window.__connStates")
     assert "reconnecting" in states and states[-1] == "connected", states
     tab.shot("reconnected")
+
+
+def test_emergency_stop_shows_on_the_tablet(tablets: Callable[..., Tablet], api: httpx.Client) -> None:
+    tab = tablets("estop")
+    tab.open()
+    tab.pair()
+    start_via_api(api)
+    expect(tab.by("view-live")).to_be_visible()
+    api.post("/api/sim/input", json={"name": "estop", "pressed": True})
+    try:
+        expect(tab.by("estop-banner")).to_be_visible()
+        expect(tab.by("state-badge")).to_have_attribute("data-state", "paused")
+        expect(tab.timeline("emergency_stop")).to_have_count(1)
+        tab.shot("engaged")
+    finally:
+        api.post("/api/sim/input", json={"name": "estop", "pressed": False})
+    expect(tab.by("estop-banner")).to_have_count(0)

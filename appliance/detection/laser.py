@@ -39,12 +39,15 @@ from appliance.detection.spots import (
     Candidate,
     SpotLimits,
     measure_candidates,
+    newness,
     rejection_reason,
     streak_start,
 )
 from appliance.detection.tracking import LinkRules, Observation, ShotTracker
 
 log = logging.getLogger(__name__)
+
+ALREADY_THERE = "as bright a frame ago: content that moved"
 
 REFERENCE_PIXELS = 640 * 480  # size-dependent settings are given for a 640x480 frame
 
@@ -102,6 +105,14 @@ class DetectorConfig:
     """... or this share of the spot's peak rise; more means the spot is part of a larger change."""
     min_prominence: float = 15.0
     """A spot's peak must exceed the median luma of the ring around it by this much."""
+    min_standout: float = 0.2
+    """An unsaturated spot's peak must exceed the brightest tenth of the ring around it by this
+    share of its rise: a laser spot is the brightest thing around, while the edge of moving
+    content that rose (a head's leading crescent) is as bright as the content beside it."""
+    min_newness: float = 0.05
+    """A spot that starts a laser event must outshine the brightest pixel the previous frame had in
+    its core by this share of its rise (``spots.newness``): content that moved there by a few
+    pixels was already as bright one frame earlier (about 0); laser spots measure 0.1 and more."""
     max_background_prominence: float = 0.5
     """A bright feature already in the background at the spot may stand out by at most this share
     of the spot's rise (a flickering highlight is not a laser)."""
@@ -162,6 +173,7 @@ class DetectorConfig:
             max_ring_rise=self.max_ring_rise,
             max_ring_rise_fraction=self.max_ring_rise_fraction,
             min_prominence=self.min_prominence,
+            min_standout=self.min_standout,
             max_background_prominence=self.max_background_prominence,
             max_elongation=self.max_elongation,
             min_core_fraction=self.min_core_fraction,
@@ -218,6 +230,8 @@ class LaserDetector:
         self._suppressed = np.zeros((self.height, self.width), dtype=bool)
         self._painted: list[tuple[np.ndarray, np.ndarray]] = []
         self._previous: np.ndarray | None = None
+        self._previous_luma = np.zeros((self.height, self.width), dtype=np.uint8)
+        self._min_newness = c.min_newness
         self._frames = 0
 
     @property
@@ -237,7 +251,7 @@ class LaserDetector:
         model = self._background
         if not model.is_ready:
             model.update(luma, model.rise(luma))
-            self._remember(frame)
+            self._remember(frame, luma)
             return []
         rise = model.rise(luma)
         np.greater(rise, model.threshold, out=self._mask)
@@ -257,7 +271,7 @@ class LaserDetector:
             self._previous.copy() if starts_event and frame.ndim == 3 and self._previous is not None else None
         )
         decided = self._tracker.advance(index, float(t_ms), observations, before)
-        self._remember(frame)
+        self._remember(frame, luma)
         return [Shot(s.frame, s.t_ms, s.x, s.y, s.color) for s in decided]
 
     def flush(self) -> list[Shot]:
@@ -271,7 +285,7 @@ class LaserDetector:
         starts a new laser event."""
         candidates, big_change = measure_candidates(self._mask, luma, rise, self._background, self._limits)
         painted = [big_change] if big_change[0].size else []
-        spots: list[Candidate] = []
+        spots: list[tuple[Candidate, bool, np.ndarray | None]] = []
         debug = log.isEnabledFor(logging.DEBUG)
         for c in candidates:
             reason = rejection_reason(c, self._limits, self.width, self.height)
@@ -280,23 +294,28 @@ class LaserDetector:
                 reason = "continues a change that was not a spot"
             if reason is None and not self.area.contains(c.x, c.y):
                 reason = "outside the detection area"
+            continues, before = False, None
+            if reason is None:
+                continues, before = self._tracker.lookup(index, c.x, c.y, c.radius)
+                # a new laser event must be new light; a held beam is exempt (it was there before)
+                if not continues and newness(c, luma, self._previous_luma) < self._min_newness:
+                    reason = ALREADY_THERE
             if debug:
                 log.debug("frame %d: %s -> %s", index, _describe(c), reason or "spot")
             if reason is None:
-                spots.append(c)
+                spots.append((c, continues, before))
             elif reason in NOT_SPOT_CHANGES or suppressed:
                 painted.append((c.ys, c.xs))  # a change that is not a spot, and its continuation
         self._repaint(painted)
-        spots.sort(key=lambda c: c.peak_rise, reverse=True)
+        spots.sort(key=lambda spot: spot[0].peak_rise, reverse=True)
         observations = []
         starts_event = False
-        for c in spots:
-            continues, before = self._tracker.lookup(index, c.x, c.y, c.radius)
+        for c, continues, before in spots:
             starts_event |= not continues
             observations.append(self._observe(frame, luma, c, before))
         hold = None
         if spots:
-            hold = (np.concatenate([c.ys for c in spots]), np.concatenate([c.xs for c in spots]))
+            hold = (np.concatenate([c.ys for c, _, _ in spots]), np.concatenate([c.xs for c, _, _ in spots]))
         return observations, hold, starts_event
 
     def _observe(
@@ -329,7 +348,8 @@ class LaserDetector:
             self._suppressed[ys, xs] = True
         self._painted = painted
 
-    def _remember(self, frame: np.ndarray) -> None:
+    def _remember(self, frame: np.ndarray, luma: np.ndarray) -> None:
+        np.copyto(self._previous_luma, luma)
         if self._previous is None:
             self._previous = frame.copy()
         else:
@@ -358,5 +378,6 @@ def _describe(c: Candidate) -> str:
         f"({c.x:.1f}, {c.y:.1f}) area {c.area} rise {c.peak_rise:.0f} luma {c.peak_luma:.0f} "
         f"dev {c.mean_deviation:.1f} ring rise {c.ring_rise:.1f} prominence "
         f"{c.peak_luma - c.ring_luma_high:.0f}/{c.peak_luma - c.ring_luma_median:.0f} "
-        f"bg {c.background_prominence:.0f} core {c.core_area} elongation {c.elongation:.1f}"
+        f"bg {c.background_prominence:.0f} core {c.core_area} elongation {c.elongation:.1f} "
+        f"standout {(c.peak_luma - c.surround_luma_high) / max(c.peak_rise, 1.0):.2f}"
     )

@@ -24,12 +24,10 @@ from appliance.detection.background import BackgroundModel
 from appliance.detection.pixel_kernels import label_pixels
 
 SATURATED_LUMA = 250.0
-# A large spot is a bloom around a bright core: round, and (unless saturated) clearly above all of
-# its surroundings (a band of moving content is bright along the band). A large elongated group
-# is a streak only if it is peaked along its length; a flat one is a moving object.
+# A large spot is a bloom around a bright core and round. A large elongated group is a streak
+# only if it is peaked along its length; a flat one is a moving object.
 MAX_LARGE_ELONGATION = 2.5
 FLAT_CORE_FRACTION = 0.7  # a flat (not peaked) group has most of its pixels in its "core"
-MIN_LARGE_STANDOUT = 0.2  # peak above the ring's 90th percentile, as a share of the peak rise
 
 # Rejection reasons. The first group marks a change that is not a laser spot (moving content, an
 # object removed, a flickering highlight): its continuation in the next frame is not one either.
@@ -70,6 +68,7 @@ class SpotLimits:
     max_ring_rise: float
     max_ring_rise_fraction: float
     min_prominence: float
+    min_standout: float  # unsaturated peak above the ring's 90th percentile, share of the peak rise
     max_background_prominence: float
     max_elongation: float
     min_core_fraction: float
@@ -96,10 +95,17 @@ class Candidate:
     ring_luma_median: float
     background_prominence: float  # background at the peak minus the background around it
     core_area: int
+    core_luma: float  # the luma level that makes a pixel part of the bright core
+    core_ring_luma_high: float  # 90th percentile of the current luma just outside the bright core
     elongation: float  # major / minor axis of the rise distribution
     axis_x: float  # unit vector of the major axis
     axis_y: float
     length: float  # standard deviation along the major axis (px)
+
+    @property
+    def surround_luma_high(self) -> float:
+        """The brighter of the two rings' 90th percentiles: around the group and around its core."""
+        return max(self.ring_luma_high, self.core_ring_luma_high)
 
     @property
     def radius(self) -> float:
@@ -154,11 +160,7 @@ def rejection_reason(c: Candidate, limits: SpotLimits, width: int, height: int) 
         return TOO_LARGE_FOR_BRIGHTNESS
     if c.area > limits.large_area and c.core_area < limits.min_core_fraction * c.area:
         return NO_BRIGHT_CORE
-    if (
-        c.area > limits.large_area
-        and c.peak_luma < SATURATED_LUMA
-        and c.peak_luma - c.ring_luma_high < MIN_LARGE_STANDOUT * c.peak_rise
-    ):
+    if c.peak_luma < SATURATED_LUMA and c.peak_luma - c.surround_luma_high < limits.min_standout * c.peak_rise:
         return PART_OF_BRIGHT_STRUCTURE
     if c.background_prominence > limits.max_background_prominence * c.peak_rise:
         return OLD_HIGHLIGHT
@@ -177,6 +179,24 @@ def rejection_reason(c: Candidate, limits: SpotLimits, width: int, height: int) 
     if min(c.x + 0.5, width - 0.5 - c.x, c.y + 0.5, height - 0.5 - c.y) < limits.edge_margin:
         return CUT_OFF
     return None
+
+
+def newness(c: Candidate, luma: np.ndarray, previous: np.ndarray) -> float:
+    """How far the spot's peak outshines the brightest pixel the ``previous`` frame (luma) had
+    in the spot's bright core, as a share of the peak rise.
+
+    A laser spot is light that was not there a frame ago: well above 0.1 on every first view in
+    the recordings. Projected content that moved by a few pixels (a walking figure's head, which
+    the slowly learning background still counts as risen over its whole area) had its full
+    brightness inside the same pixels one frame earlier: about 0, noise included, because the
+    maxima of two noisy plateaus agree.
+    """
+    now = luma[c.ys, c.xs]
+    core = now >= c.core_luma
+    if not core.any():
+        return 1.0
+    before = float(previous[c.ys[core], c.xs[core]].max())
+    return (c.peak_luma - before) / max(c.peak_rise, 1.0)
 
 
 def streak_start(c: Candidate, luma: np.ndarray) -> tuple[float, float]:
@@ -199,6 +219,16 @@ def streak_start(c: Candidate, luma: np.ndarray) -> tuple[float, float]:
     offset = float((across[cap] * w).sum() / w.sum())
     reach = end - 2.0 * width
     return c.x + reach * ux - offset * uy, c.y + reach * uy + offset * ux
+
+
+def _ring(x: float, y: float, area: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels (ys, xs) of a 3 px wide ring around a group of ``area`` pixels centred at (x, y),
+    clear of the group (1.5 radii + 2 px out, at least 3 px)."""
+    inner = math.ceil(max(3.0, 1.5 * math.sqrt(area / math.pi) + 2.0))
+    dy, dx = _ring_offsets(inner, inner + 3)
+    ry, rx = dy + round(y), dx + round(x)
+    inside = (ry >= 0) & (ry < height) & (rx >= 0) & (rx < width)
+    return ry[inside], rx[inside]
 
 
 @lru_cache(maxsize=64)
@@ -239,12 +269,7 @@ def _measure(
     theta = 0.5 * math.atan2(2 * sxy, sxx - syy)
     elongation = math.sqrt(major) / max(math.sqrt(minor), 0.3)
     # the ring just outside the group
-    radius = math.sqrt(ys.size / math.pi)
-    inner = math.ceil(max(3.0, 1.5 * radius + 2.0))
-    dy, dx = _ring_offsets(inner, inner + 3)
-    ry, rx = dy + round(cy), dx + round(cx)
-    inside = (ry >= 0) & (ry < height) & (rx >= 0) & (rx < width)
-    ry, rx = ry[inside], rx[inside]
+    ry, rx = _ring(cx, cy, ys.size, height, width)
     if ry.size:
         ring_luma = luma[ry, rx].astype(np.float64)
         ring_rise = float(np.percentile(rise[ry, rx], 90))
@@ -262,6 +287,9 @@ def _measure(
         y = float((ys[core] * core_w).sum() / core_w.sum())
     else:  # darker than its surroundings: no core; it will be rejected, keep the rise centroid
         x, y = cx, cy
+    # the ring just outside the bright core: what the core must stand out from
+    ry, rx = _ring(x, y, max(int(core.sum()), 1), height, width)
+    core_ring_luma_high = float(np.percentile(luma[ry, rx], 90)) if ry.size else 0.0
     return Candidate(
         ys=ys,
         xs=xs,
@@ -278,6 +306,8 @@ def _measure(
         ring_luma_median=ring_luma_median,
         background_prominence=background_prominence,
         core_area=int(core.sum()),
+        core_luma=float(level),
+        core_ring_luma_high=core_ring_luma_high,
         elongation=elongation,
         axis_x=math.cos(theta),
         axis_y=math.sin(theta),

@@ -87,9 +87,17 @@ async def branch(
     return (await controller.branch(session_id, body.choice)).to_json()
 
 
+class PauseBody(BaseModel):
+    blank: bool = False
+    """True: black the screen instead of freezing the picture (e.g. to talk to the class)."""
+
+
 @router.post("/sessions/{session_id}/pause")
-async def pause(session_id: str, controller: ControllerDep, client: ClientDep) -> dict[str, Any]:
-    return (await controller.pause(session_id)).to_json()
+async def pause(
+    session_id: str, controller: ControllerDep, client: ClientDep, body: PauseBody | None = None
+) -> dict[str, Any]:
+    """Freeze the picture (or black it with {"blank": true}); scene time and cues stop."""
+    return (await controller.pause(session_id, blank=body.blank if body else False)).to_json()
 
 
 @router.post("/sessions/{session_id}/resume")

@@ -91,6 +91,8 @@
   const KIND_LABELS = {
     session_started: 'Start', scene_entered: 'Scene', branch: 'Branch', paused: 'Pause', resumed: 'Resume',
     replayed: 'Replay', flagged: 'Flag', hit: 'Hit', input: 'Input', session_ended: 'End', interrupted: 'Interrupted',
+    emergency_stop: 'E-STOP', calibration_check: 'Camera', threat_cue: 'Threat', shot: 'Shot',
+    input_gesture: 'Input', restarted: 'Restart',
   };
   function eventDetail(ev) {
     const d = ev.data || {};
@@ -106,7 +108,15 @@
         const zones = (d.zones || []).map((z) => z.kind + ' zone ' + z.id).join(', ');
         return 'Hit at ' + num2(d.x) + ',' + num2(d.y) + ' – ' + (zones || 'no zone');
       }
-      case 'input': return 'Input: ' + (d.input || d.name || d.pin || '?');
+      case 'input': return 'Input: ' + (d.input || d.name || d.pin || '?') + (d.pressed === false ? ' released' : '');
+      case 'input_gesture': return 'Input ' + (d.name || '?') + ' ' + (d.gesture || '') + (d.action ? ' → ' + d.action : '');
+      case 'shot': return 'Trigger pull (' + (d.input || 'shot sensor') + ')';
+      case 'threat_cue': return 'Threat cue' + ((d.zones || []).length ? ': ' + d.zones.join(', ') : '');
+      case 'emergency_stop': return 'EMERGENCY STOP (' + (d.input || '?') + ')';
+      case 'restarted': return 'Restarted scenario';
+      case 'calibration_check':
+        return d.passed === true ? 'Camera self-check passed'
+          : d.passed === false ? 'Camera self-check FAILED: ' + (d.message || '') : 'Camera self-check not run';
       case 'session_ended': return 'Session ended' + (d.outcome ? ': ' + d.outcome : '');
       case 'interrupted': return 'Interrupted' + (d.reason ? ': ' + d.reason : '');
       default: return (ev.kind || 'event') + ' ' + JSON.stringify(d);
@@ -331,6 +341,32 @@
     }
     $('hw-warnings').hidden = warnings.length === 0;
     $('hw-mode').hidden = !(hw && hw.mode === 'sim');
+  }
+
+  // -- device strip: emergency stop, outputs switched on, camera (polled from /api/health)
+  function renderDevices(devices) {
+    const strip = $('devices');
+    if (!devices) { strip.hidden = true; return; }
+    const inputs = devices.inputs || {};
+    const estop = Object.entries(inputs).some(([name, on]) => on && /estop|emergency/.test(name));
+    const outputs = (devices.outputs || []).filter((o) => o.on && o.name !== 'status_led').map((o) => o.name.replace(/_/g, ' '));
+    const cam = devices.camera;
+    const kids = [];
+    if (estop) kids.push(h('strong', { class: 'estop', testid: 'estop-banner' }, 'EMERGENCY STOP ENGAGED'));
+    for (const name of outputs) kids.push(h('span', { class: 'chip on', testid: 'output-on' }, name + ' ON'));
+    if (cam && !cam.calibrated) kids.push(h('span', { class: 'chip warn' }, 'camera not calibrated'));
+    strip.replaceChildren(...kids);
+    strip.hidden = kids.length === 0;
+    strip.classList.toggle('alarm', estop);
+  }
+  async function pollDevices() {
+    if (S.token && !document.hidden) {
+      try {
+        const health = await api('GET', '/api/health', undefined, { auth: false, timeoutMs: 3000 });
+        renderDevices(health && health.devices);
+      } catch { /* offline: the connection dot already says so */ }
+    }
+    setTimeout(pollDevices, 1500);
   }
 
   // -- pair
@@ -801,6 +837,7 @@
 
   // -- wiring
   function init() {
+    pollDevices();
     const pad = $('pinpad');
     for (const d of '1234567890') {
       const key = h('button', { type: 'button', class: 'key', testid: 'pin-input-digit-' + d, dataset: { digit: d } }, d);

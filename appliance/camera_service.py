@@ -1,0 +1,165 @@
+"""The camera as the appliance runs it: calibration at start, the pre-session self-check, and
+the frame analyser (detector + calibration + laser zero) installed on the capture thread.
+
+Calibration needs the projector to show the pattern: ``projector`` is a callable that shows an
+image on the screen (None: back to normal), given by the composition root. Blocking methods
+(calibrate, self_check) run on an executor, never on the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from appliance.detection.calibration import (
+    Calibration,
+    CalibrationError,
+    PointOfImpactOffset,
+    SelfCheckResult,
+    calibrate_frames,
+    locate_dots,
+    self_check,
+)
+from appliance.detection.calibration_pattern import (
+    SELF_CHECK_POINTS,
+    pattern_spec,
+    render_pattern,
+    render_self_check,
+)
+from appliance.detection.hit_mapping import HitMapper
+from appliance.errors import HardwareUnavailable
+from hardware.camera.runner import CameraRunner
+
+log = logging.getLogger(__name__)
+
+Projector = Callable[[np.ndarray | None], None]
+CALIBRATION_FILE = "calibration.json"
+
+
+class CameraService:
+    def __init__(
+        self,
+        runner: CameraRunner,
+        *,
+        projector: Projector | None,
+        data_dir: Path,
+        video_size: tuple[int, int] = (1280, 720),
+        display_latency_s: float = 0.0,
+    ) -> None:
+        self.runner = runner
+        self.projector = projector
+        self.path = data_dir / CALIBRATION_FILE
+        self.video_size = video_size
+        self.display_latency_s = display_latency_s
+        self.calibration: Calibration | None = None
+        self.offset: PointOfImpactOffset | None = None
+        self.last_check: SelfCheckResult | None = None
+
+    # ---- calibration -------------------------------------------------------------------------------
+    def start(self) -> str | None:
+        """Calibrate (or load the saved calibration); returns a warning for the health banner."""
+        try:
+            if self.projector is not None:
+                self.calibrate()
+            else:
+                self._load()
+        except (CalibrationError, HardwareUnavailable, OSError, ValueError) as exc:
+            return f"camera not calibrated: {exc}"
+        return None
+
+    def calibrate(self) -> Calibration:
+        """Project the pattern, find it in a few frames, install and save the mapping."""
+        if self.projector is None:
+            raise HardwareUnavailable("this box cannot project the calibration pattern yet")
+        spec = pattern_spec(*self.video_size)
+        self.runner.set_analyser(None)  # the pattern must not be taken for laser spots
+        self.projector(render_pattern(*self.video_size))
+        try:
+            self.runner.grab(2.0)  # the first frame may predate the pattern
+            frames = [f.image for f in (self.runner.grab(2.0) for _ in range(4)) if f is not None]
+        finally:
+            self.projector(None)
+            if self.calibration is not None:
+                self._install(self.calibration)
+        calibration = calibrate_frames(frames, spec, wanted=2)
+        self._install(calibration)
+        self._save()
+        log.info(
+            "camera calibrated: picture at %s in the camera image, fit error %.2f px",
+            calibration.bounds,
+            calibration.reprojection_error_px,
+        )
+        return calibration
+
+    def self_check(self) -> SelfCheckResult | None:
+        """Project the check dots and confirm they map back; None when it cannot be run."""
+        if self.calibration is None or self.projector is None:
+            return None
+        self.runner.set_analyser(None)  # the dots must not be taken for laser spots
+        self.projector(render_self_check(*self.video_size, SELF_CHECK_POINTS))
+        try:
+            self.runner.grab(2.0)
+            frame = self.runner.grab(2.0)
+        finally:
+            self.projector(None)
+            self._install(self.calibration)  # a fresh detector re-learns the background
+        if frame is None:
+            return None
+        observed = locate_dots(frame.image, self.calibration, SELF_CHECK_POINTS)
+        self.last_check = self_check(self.calibration, observed, SELF_CHECK_POINTS)
+        return self.last_check
+
+    def set_offset(self, offset: PointOfImpactOffset | None) -> None:
+        self.offset = offset
+        if self.calibration is not None:
+            self._install(self.calibration)
+        self._save()
+
+    def status(self) -> dict[str, Any]:
+        cal = self.calibration
+        return {
+            "calibrated": cal is not None,
+            "bounds": list(cal.bounds) if cal else None,
+            "fit_error_px": round(cal.reprojection_error_px, 3) if cal else None,
+            "offset": self.offset.to_dict() if self.offset else None,
+            "frames": self.runner.frames,
+            "last_self_check": self.last_check.to_dict() if self.last_check else None,
+        }
+
+    # ---- internals -------------------------------------------------------------------------------------
+    def _install(self, calibration: Calibration) -> None:
+        self.calibration = calibration
+        mapper = HitMapper(
+            calibration, source=self.runner.name, display_latency_s=self.display_latency_s, offset=self.offset
+        )
+        self.runner.set_analyser(mapper)
+
+    def _save(self) -> None:
+        if self.calibration is None:
+            return
+        data = {
+            "calibration": self.calibration.to_dict(),
+            "offset": self.offset.to_dict() if self.offset else None,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".calibration-", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            raise HardwareUnavailable("no saved calibration: calibrate the camera from the admin page")
+        data = json.loads(self.path.read_text())
+        if data.get("offset"):
+            self.offset = PointOfImpactOffset.from_dict(data["offset"])
+        self._install(Calibration.from_dict(data["calibration"]))

@@ -1,0 +1,95 @@
+"""The capture thread: frames in, hits out through ``emit``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from hardware.camera.base import CameraError, Frame, FrameAnalyser, FrameSource
+from hardware.events import CameraFault, Emit
+
+log = logging.getLogger(__name__)
+
+_READ_TIMEOUT_S = 0.5
+_JOIN_TIMEOUT_S = 3.0
+
+
+class CameraRunner:
+    """Runs ``source`` on its own thread, analysing every frame; a ``Camera``."""
+
+    def __init__(self, source: FrameSource, emit: Emit, analyse: FrameAnalyser | None = None) -> None:
+        self.source = source
+        self.name = source.name
+        self._emit = emit
+        self._analyse = analyse
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._grab_lock = threading.Condition()
+        self._grab_wanted = 0
+        self._grabbed: Frame | None = None
+        self.frames = 0
+        self.analyse_s = 0.0
+
+    def set_analyser(self, analyse: FrameAnalyser | None) -> None:
+        """Swap the analyser (after calibration); None = capture without detecting."""
+        self._analyse = analyse
+
+    def open(self) -> None:
+        if self._thread is not None:
+            return
+        self.source.open()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{self.name}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout=_JOIN_TIMEOUT_S)
+        self.source.close()
+
+    def grab(self, timeout: float = 2.0) -> Frame | None:
+        """A copy of the next frame captured (for calibration and self-checks)."""
+        deadline = time.monotonic() + timeout
+        with self._grab_lock:
+            self._grab_wanted += 1
+            self._grabbed = None
+            while self._grabbed is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._thread is None:
+                    self._grab_wanted -= 1
+                    return None
+                self._grab_lock.wait(left)
+            return self._grabbed
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read(_READ_TIMEOUT_S)
+            except CameraError as exc:
+                log.error("camera %s failed: %s", self.name, exc)
+                self._emit(CameraFault(str(exc), time.monotonic()))
+                return
+            if frame is None:
+                continue
+            self.frames += 1
+            if self._grab_wanted:
+                with self._grab_lock:
+                    if self._grab_wanted:
+                        self._grab_wanted -= 1
+                        self._grabbed = Frame(frame.image.copy(), frame.t_mono, frame.index)
+                        self._grab_lock.notify_all()
+            analyse = self._analyse
+            if analyse is None:
+                continue
+            started = time.perf_counter()
+            try:
+                hits = analyse(frame)
+            except Exception:
+                log.exception("frame analysis failed on frame %d; the camera goes on", frame.index)
+                continue
+            self.analyse_s += time.perf_counter() - started
+            for hit in hits:
+                self._emit(hit)
