@@ -61,6 +61,7 @@ class CameraService:
         self.calibration: Calibration | None = None
         self.offset: PointOfImpactOffset | None = None
         self.last_check: SelfCheckResult | None = None
+        self._mapper: HitMapper | None = None
 
     # ---- calibration -------------------------------------------------------------------------------
     def start(self) -> str | None:
@@ -109,7 +110,8 @@ class CameraService:
             frame = self.runner.grab(2.0)
         finally:
             self.projector(None)
-            self._install(self.calibration)  # a fresh detector re-learns the background
+            # the same detector goes on: it never saw the dots, and its background is still good
+            self.runner.set_analyser(self._mapper)
         if frame is None:
             return None
         observed = locate_dots(frame.image, self.calibration, SELF_CHECK_POINTS)
@@ -118,8 +120,8 @@ class CameraService:
 
     def set_offset(self, offset: PointOfImpactOffset | None) -> None:
         self.offset = offset
-        if self.calibration is not None:
-            self._install(self.calibration)
+        if self._mapper is not None:
+            self._mapper.offset = offset
         self._save()
 
     def status(self) -> dict[str, Any]:
@@ -136,10 +138,10 @@ class CameraService:
     # ---- internals -------------------------------------------------------------------------------------
     def _install(self, calibration: Calibration) -> None:
         self.calibration = calibration
-        mapper = HitMapper(
+        self._mapper = HitMapper(
             calibration, source=self.runner.name, display_latency_s=self.display_latency_s, offset=self.offset
         )
-        self.runner.set_analyser(mapper)
+        self.runner.set_analyser(self._mapper)
 
     def _save(self) -> None:
         if self.calibration is None:

@@ -94,7 +94,8 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             status_output=gpio.status_output_name,
             player_options=player_options(settings),
             player_kind=settings.player.backend,
-            camera_fps=settings.camera.sim_fps,
+            camera_fps=settings.camera.sim_fps if settings.hardware == "sim" else settings.camera.fps,
+            camera_source=settings.camera.source,
         ),
     )
     player_worker = DeviceWorker("player")
@@ -149,6 +150,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         bus=bus,
         sim=sim,
         devices=lambda: device_status(hardware, cues, camera),
+        camera=camera,
     )
     app = create_app(service)
     config = uvicorn.Config(

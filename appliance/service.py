@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from appliance.camera_service import CameraService
 from appliance.controller import Controller
 from appliance.device_worker import DeviceWorker
 from appliance.events import EventBus
@@ -73,6 +74,8 @@ class Service:
     sim: SimControls | None
     devices: Callable[[], dict[str, Any]] | None = None
     """Live device states (inputs, outputs, status light, cues) for the health endpoint."""
+    camera: CameraService | None = None
+    """Calibration, self-check and laser zero; None without a camera."""
     version: str = VERSION
     started_mono: float = field(default_factory=time.monotonic)
     ready: bool = False

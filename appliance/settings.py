@@ -82,6 +82,11 @@ _GPIO_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 
 class CameraSettings(_Section):
+    source: str = Field(default="auto", pattern=r"^(auto|picamera|none|v4l2(:/dev/video[0-9]+)?)$")
+    """On the Pi: 'auto' (the Pi camera, else /dev/video0), 'picamera', 'v4l2:/dev/videoN' or
+    'none' (hits scored by hand). The simulator always uses its simulated camera."""
+    fps: float = Field(default=90.0, ge=15, le=240)
+    """Frame rate of a real camera (high rates catch short laser pulses)."""
     sim_fps: float = Field(default=60.0, ge=5, le=240)
     """Frame rate of the simulated camera (real cameras for laser detection run 60-120 fps)."""
     display_latency_ms: float = Field(default=0.0, ge=0, le=500)

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("sim", "pi")
 PLAYER_KINDS = ("mpv", "sim")
-NO_CAMERA_YET = "camera support arrives with laser detection"
 
 
 @dataclass
@@ -144,6 +143,7 @@ def open_hardware(
     output_pins: list[OutputPin] | None = None,
     status_output: str | None = None,
     camera_fps: float = 60.0,
+    camera_source: str = "auto",
 ) -> Hardware:
     """Open the player, camera and GPIO inputs and outputs for ``mode`` ("sim" or "pi").
 
@@ -172,7 +172,7 @@ def open_hardware(
         if _try_open("camera", runner.open, notes):
             hw.camera, hw.sim_camera = runner, sim_camera
     else:
-        notes.append(f"no camera: {NO_CAMERA_YET}")
+        hw.camera = _open_real_camera(camera_source, camera_fps, emit, notes)
     gpio = GpioHardware(warnings=notes)
     _open_gpio_into(gpio, mode, emit, input_pins, list(output_pins or []), status_output)
     hw.inputs, hw.outputs, hw.status_light = gpio.inputs, gpio.outputs, gpio.status_light
@@ -181,6 +181,40 @@ def open_hardware(
     for note in notes:
         log.warning("hardware: %s", note)
     return hw
+
+
+def _open_real_camera(source: str, fps: float, emit: Emit, notes: list[str]) -> CameraRunner | None:
+    """The Pi camera, a USB camera ("v4l2:/dev/videoN"), or none; a failure is a warning."""
+    from hardware.camera.base import CameraError
+    from hardware.camera.runner import CameraRunner
+
+    if source == "none":
+        notes.append("no camera configured: hits are scored by hand")
+        return None
+    candidates: list[tuple[str, object]] = []
+    if source in ("auto", "picamera"):
+        from hardware.camera.pi_camera import PiCamera
+
+        candidates.append(("Pi camera", PiCamera(fps=fps)))
+    if source == "auto" or source.startswith("v4l2"):
+        from hardware.camera.v4l2_camera import V4l2Camera
+
+        device = source.partition(":")[2] or "/dev/video0"
+        candidates.append((f"USB camera {device}", V4l2Camera(device, fps=fps)))
+    if not candidates:
+        notes.append(f"unknown camera source {source!r} (auto, picamera, v4l2:/dev/videoN, none)")
+        return None
+    failures = []
+    for label, frame_source in candidates:
+        runner = CameraRunner(frame_source, emit)  # type: ignore[arg-type]
+        try:
+            runner.open()
+        except (CameraError, OSError) as exc:
+            failures.append(f"{label}: {exc}")
+            continue
+        return runner
+    notes.append("no camera: " + "; ".join(failures) + " — hits are scored by hand")
+    return None
 
 
 def _open_player(kind: str, emit: Emit, options: dict[str, str], notes: list[str]) -> Player:

@@ -152,7 +152,8 @@ def test_pi_mode_without_a_pin_factory_has_no_inputs(monkeypatch) -> None:
     try:
         assert hw.inputs is None and hw.camera is None
         assert hw.sim_gpio is None and hw.sim_camera is None
-        assert any("camera support arrives with laser detection" in w for w in hw.warnings)
+        camera_warning = next(w for w in hw.warnings if w.startswith("no camera"))
+        assert "picamera2" in camera_warning and "/dev/video0" in camera_warning
         assert any("pin factory" in w for w in hw.warnings)
     finally:
         hw.close()
