@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
-from hardware.events import HardwareEvent
+from event_recorder import Recorder as EventLog  # noqa: F401 (re-exported for the player tests)
 
 
 def libmpv_available() -> bool:
@@ -15,39 +14,6 @@ def libmpv_available() -> bool:
     except (ImportError, OSError):
         return False
     return True
-
-
-class EventLog:
-    """Thread-safe list of emitted events with waits that time out instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.events: list[HardwareEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: HardwareEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def snapshot(self) -> list[HardwareEvent]:
-        with self._cond:
-            return list(self.events)
-
-    def wait_for(self, kind: type, token: int | None = None, timeout: float = 4.0) -> HardwareEvent:
-        def find() -> HardwareEvent | None:
-            for event in self.events:
-                if isinstance(event, kind) and (token is None or getattr(event, "token", None) == token):
-                    return event
-            return None
-
-        with self._cond:
-            found = self._cond.wait_for(find, timeout)
-            if found is None:
-                raise AssertionError(f"no {kind.__name__}(token={token}) within {timeout}s: {self.events}")
-            return found
-
-    def of(self, token: int) -> list[HardwareEvent]:
-        return [e for e in self.snapshot() if getattr(e, "token", None) == token]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:

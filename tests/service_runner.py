@@ -78,3 +78,14 @@ class RunningService:
         answer.raise_for_status()
         client.headers["Authorization"] = "Bearer " + answer.json()["token"]
         return client
+
+
+def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    """The predicate's first truthy value, polled; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from scenario_builders import write_scenario
-from service_runner import PIN, RunningService
+from service_runner import PIN, RunningService, wait_for
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -49,16 +49,6 @@ def api(svc: RunningService) -> Iterator[httpx.Client]:
             client.post(f"/api/sessions/{session['id']}/end")
     finally:
         client.close()
-
-
-def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_health_needs_no_pairing(svc: RunningService) -> None:

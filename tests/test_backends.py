@@ -6,6 +6,7 @@ import sys
 import threading
 
 import pytest
+from event_recorder import Recorder
 from gpiozero import Device
 
 from hardware.backends import Hardware, open_gpio, open_hardware, pin_map_problems
@@ -18,22 +19,6 @@ from hardware.gpio.outputs import OutputPin
 
 PINS = [InputPin("pedal", 17, bounce_s=0.0), InputPin("trigger", 27, bounce_s=0.0)]
 NULL_OUTPUT = {"vo": "null", "ao": "null"}
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[HardwareEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: HardwareEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, kind: type, timeout: float = 1.0) -> list[HardwareEvent]:
-        with self._cond:
-            self._cond.wait_for(lambda: any(isinstance(e, kind) for e in self.events), timeout)
-            return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture
@@ -66,7 +51,7 @@ def test_sim_mode_gives_working_pieces(sim_hw) -> None:
         raise AssertionError("the green spot never showed where the shot landed")
 
     hw.sim_gpio.drive("trigger", True)
-    changes = rec.wait_for(InputChanged)
+    changes = rec.wait_kind(InputChanged)
     assert [(e.name, e.pressed) for e in changes] == [("trigger", True)]
     assert hw.inputs.states() == {"pedal": False, "trigger": True}
 
@@ -167,7 +152,7 @@ def test_pi_mode_uses_gpiozeros_default_factory(monkeypatch) -> None:
     try:
         assert hw.inputs is not None
         Device.pin_factory.pin(17).drive_low()
-        assert [(e.name, e.pressed) for e in rec.wait_for(InputChanged)] == [("pedal", True)]
+        assert [(e.name, e.pressed) for e in rec.wait_kind(InputChanged)] == [("pedal", True)]
     finally:
         hw.close()
 
@@ -279,7 +264,7 @@ def test_open_gpio_alone_for_the_test_command() -> None:
         assert gpio.warnings == [] and gpio.status_light is None
         assert gpio.inputs is not None and gpio.outputs is not None and gpio.sim is not None
         gpio.sim.drive("pedal", True)
-        assert [(e.name, e.pressed) for e in rec.wait_for(InputChanged)] == [("pedal", True)]
+        assert [(e.name, e.pressed) for e in rec.wait_kind(InputChanged)] == [("pedal", True)]
         gpio.outputs.pulse("lights", 5.0)
     finally:
         gpio.close()

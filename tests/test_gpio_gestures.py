@@ -3,13 +3,13 @@ real path over gpiozero's MockFactory, and the gesture and action part of the GP
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
+from event_recorder import Recorder
 
 from appliance.settings import DEFAULT_ACTIONS, GpioSettings, InputSettings
-from hardware.events import HardwareEvent, InputChanged, InputGesture
+from hardware.events import InputChanged, InputGesture
 from hardware.gpio.inputs import GestureDetector, GpioInputs, InputPin
 from hardware.gpio.sim import SimGpio
 
@@ -113,24 +113,6 @@ def test_due_reports_several_holds_in_deadline_order() -> None:
 
 
 # -- GpioInputs over MockFactory ----------------------------------------------------------------
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[HardwareEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: HardwareEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def gestures(self) -> list[InputGesture]:
-        return [e for e in self.events if isinstance(e, InputGesture)]
-
-    def wait_gestures(self, count: int, timeout: float = 2.0) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self.gestures()) >= count, timeout)
 
 
 PINS = [

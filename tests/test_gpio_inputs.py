@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
+from event_recorder import Recorder
 
-from hardware.events import HardwareEvent, InputChanged
+from hardware.events import HardwareEvent
 from hardware.gpio.inputs import Debouncer, GpioInputs, InputPin
 from hardware.gpio.sim import SimGpio
 
@@ -21,26 +21,6 @@ class FakeClock:
 
     def advance(self, dt: float) -> None:
         self.t += dt
-
-
-class Recorder:
-    """An ``emit`` that keeps what it was given (from any thread)."""
-
-    def __init__(self) -> None:
-        self.events: list[HardwareEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: HardwareEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def inputs(self) -> list[tuple[str, bool]]:
-        return [(e.name, e.pressed) for e in self.events if isinstance(e, InputChanged)]
-
-    def wait_for(self, count: int, timeout: float = 1.0) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self.events) >= count, timeout)
 
 
 PINS = [
@@ -175,7 +155,7 @@ def test_bounce_inside_window_is_hidden_and_a_quick_tap_settles() -> None:
         assert rec.inputs() == [("trigger", True)]
         released_at = time.monotonic()
         sim.drive("trigger", False)  # released inside the window: reported once it closes
-        assert rec.wait_for(2, timeout=1.0)
+        assert rec.wait_count(2, timeout=1.0)
         settled_at = time.monotonic()
         assert rec.inputs() == [("trigger", True), ("trigger", False)]
         assert settled_at - rec.events[0].t_mono >= 0.05  # not before the window closed...

@@ -9,17 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from scenario_builders import TEST_SCENARIO, write_scenario
-from service_runner import RunningService
-
-
-def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
+from service_runner import RunningService, wait_for
 
 
 @pytest.fixture(scope="module")

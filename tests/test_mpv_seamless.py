@@ -111,7 +111,7 @@ def test_seek_switches_show_the_new_segments_first_frame_and_never_a_wrong_one(
         res = analyse(frames, lay, (old,), new, t_cmd, t_stop)
         assert res.wrong == 0, f"switch {old}->{new}: a frame from neither segment"
         assert res.latency_ms is not None and not res.skipped_first, f"switch {old}->{new}"
-        started = screen.log.wait_for(SegmentStarted, token)
+        started = screen.log.wait_event(SegmentStarted, token)
         first = next(f for f in frames if f.t > t_cmd and f.code == media.first[new])
         assert started.t_mono >= first.t - 0.002  # reported once the frame is on screen
     assert not [e for e in screen.log.snapshot() if isinstance(e, PlayerFault)]
@@ -123,10 +123,10 @@ def test_set_next_into_the_adjacent_segment_plays_on_without_a_seek(
     t0 = time.monotonic()
     screen.player.play_segment(media.path, media.tail_s(1), media.end_s(1), 1)  # 1 s before the end
     screen.player.set_next(media.path, media.start_s(2), media.end_s(2), 2)
-    screen.log.wait_for(SegmentStarted, 1)
+    screen.log.wait_event(SegmentStarted, 1)
     t_started = time.monotonic()
-    ended = screen.log.wait_for(SegmentEnded, 1, timeout=3.0)
-    screen.log.wait_for(SegmentStarted, 2)
+    ended = screen.log.wait_event(SegmentEnded, 1, timeout=3.0)
+    screen.log.wait_event(SegmentStarted, 2)
     time.sleep(0.3)
     assert screen.restarts(t_started) == 0  # no seek: mpv played straight on
     boundary = media.first[2]
@@ -149,12 +149,12 @@ def test_a_branch_50_ms_before_the_end_does_not_freeze(screen: Screen, media: Jo
     assert res.wrong == 0  # neither segment 2 (after 1 in the file) nor anything else
     assert res.latency_ms is not None and res.latency_ms < 3 * INTERVAL * 1000
     assert res.hold_ms <= 2 * INTERVAL * 1000 + SLACK * 1000, f"held {res.hold_ms:.0f} ms"
-    screen.log.wait_for(SegmentStarted, 2)
+    screen.log.wait_event(SegmentStarted, 2)
 
 
 def test_a_segment_end_holds_its_last_frame(screen: Screen, media: JoinedMedia) -> None:
     shown = _show(screen, media, 2, 1, start=media.tail_s(2))
-    screen.log.wait_for(SegmentEnded, 1, timeout=3.0)
+    screen.log.wait_event(SegmentEnded, 1, timeout=3.0)
     time.sleep(0.4)
     seq = screen.distinct(shown.t)
     last = media.first[2] + media.frames[2] - 1

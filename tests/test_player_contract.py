@@ -41,12 +41,12 @@ class Rig:
     clips: Clips
 
     def started(self, token: int) -> SegmentStarted:
-        event = self.log.wait_for(SegmentStarted, token)
+        event = self.log.wait_event(SegmentStarted, token)
         assert isinstance(event, SegmentStarted)
         return event
 
     def ended(self, token: int, timeout: float = 4.0) -> SegmentEnded:
-        event = self.log.wait_for(SegmentEnded, token, timeout)
+        event = self.log.wait_event(SegmentEnded, token, timeout)
         assert isinstance(event, SegmentEnded)
         return event
 
@@ -191,7 +191,7 @@ def test_show_idle_stops_the_segment(rig: Rig) -> None:
 @pytest.mark.parametrize("end_s", [None, 1.0])
 def test_a_missing_file_is_a_fault_not_an_exception(rig: Rig, end_s: float | None) -> None:
     rig.player.play_segment(rig.clips.missing, 0.0, end_s, 1)
-    fault = rig.log.wait_for(PlayerFault)
+    fault = rig.log.wait_event(PlayerFault)
     assert isinstance(fault, PlayerFault)
     assert "missing.mp4" in fault.message
     assert rig.player.position() is None
@@ -202,7 +202,7 @@ def test_a_missing_file_is_a_fault_not_an_exception(rig: Rig, end_s: float | Non
 
 def test_a_file_that_is_not_a_video_is_a_fault(rig: Rig) -> None:
     rig.player.play_segment(rig.clips.junk, 0.0, None, 1)
-    fault = rig.log.wait_for(PlayerFault)
+    fault = rig.log.wait_event(PlayerFault)
     assert isinstance(fault, PlayerFault)
     assert "junk.mp4" in fault.message
     assert rig.player.position() is None
