@@ -25,11 +25,6 @@ CLIPS = load_clips()
 
 # Known misses, each with its reason. strict=True: when one starts passing, drop its entry.
 KNOWN_FAILURES = {
-    "testC910Red_z": (
-        "4 of 32 shots are two-frame events (a streak, then a spot ~4-10 px on) where the peer "
-        "reported the second frame; in 6 look-alike events it reported the first. No frame-local "
-        "measure we tried separates the two groups, so one rule gets 28/32"
-    ),
     "testInterenceOneShot": (
         "2015 still test with a ±1 px tolerance: every centre estimate of this glare-lit spot "
         "(thresholded centroids at 200..250, bounding boxes) lands 1.1 px from the 2015 value"

@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 
 import cv2
@@ -19,9 +20,13 @@ import pytest
 
 from appliance.detection.commands import detect_command
 from appliance.detection.laser import DetectorConfig, LaserDetector, Shot
-from appliance.detection.pixel_kernels import label_pixels, to_luma
+from appliance.detection.pixel_kernels import label_pixels, max_filter, to_luma
 from appliance.detection.still_image import find_shots_in_image
+from appliance.detection.tracking import Observation, ShotTracker
+from hardware.camera.base import Frame
 from hardware.camera.file_camera import CameraFileError, FileCamera
+from hardware.camera.runner import CameraRunner
+from hardware.events import HitDetected
 
 W, H = 320, 240
 # channel gains (B, G, R) of what each laser adds to a colour camera's image
@@ -368,3 +373,137 @@ def test_detect_command_on_a_bad_file_or_bad_bounds_exits_2_with_a_message(
         err = io.StringIO()
         assert detect_command(path, out=io.StringIO(), err=err, **kwargs) == 2
         assert err.getvalue().startswith("openrange detect: ") and "Traceback" not in err.getvalue()
+
+
+# --- moving content: a figure pacing across the picture, with and without a laser on it ---
+
+
+def _pacing_figure(n: int, spot_at: int | None = None) -> tuple[list[np.ndarray], tuple[float, float]]:
+    """A lit disc (a head) pacing left and right over the drifting scene, 2-3 px a frame; with
+    ``spot_at``, a laser spot lands on the disc in that frame and the next. Returns the frames and
+    where the spot was."""
+    scene = Scene(5)
+    frames, spot = [], (0.0, 0.0)
+    for i in range(n):
+        frame = scene.next().astype(np.float32)
+        cx, cy = 160 + 90 * math.sin(i / 12), 110.0
+        frame[(scene.xx - cx) ** 2 + (scene.yy - cy) ** 2 <= 15**2] = (120, 150, 200)
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+        if spot_at is not None and i in (spot_at, spot_at + 1):
+            if i == spot_at:
+                spot = (cx + 4.0, cy - 3.0)
+            add_spot(frame, *spot, peak=400, sigma=1.5)
+        frames.append(frame)
+    return frames, spot
+
+
+def test_a_figure_pacing_across_the_picture_gives_no_shot() -> None:
+    frames, _ = _pacing_figure(160)
+    assert run(frames) == []
+
+
+@pytest.mark.parametrize("spot_at", [30, 40, 55, 70])  # turning, fast and slow phases
+def test_a_laser_spot_on_the_pacing_figure_is_found(spot_at: int) -> None:
+    frames, (x, y) = _pacing_figure(90, spot_at)
+    shots = run(frames)
+    assert [s.frame for s in shots] == [spot_at]
+    assert math.hypot(shots[0].x - x, shots[0].y - y) < 1.0, shots
+
+
+def test_the_max_filter_kernels_agree() -> None:
+    image = np.random.default_rng(3).integers(0, 256, (37, 53), dtype=np.uint8)
+    for radius in (0, 1, 3):
+        fast, plain = max_filter(image, radius), max_filter(image, radius, use_opencv=False)
+        assert np.array_equal(fast, plain)
+    window = image[10 - 3 : 10 + 4, 20 - 3 : 20 + 4]
+    assert max_filter(image, 3)[10, 20] == window.max()
+
+
+def _observation(x: float, y: float, elongation: float, box_aspect: float) -> Observation:
+    return Observation(x, y, 2.5, elongation, 200.0, "red", x, y, box_aspect)
+
+
+@pytest.mark.parametrize(
+    ("box_aspect", "where"),
+    [(2.0, "second"), (1.8, "second"), (1.75, "first"), (0.5, "first")],  # 0.5: as tall as wide x2
+)
+def test_a_wide_first_view_is_reported_where_the_beam_came_to_rest(box_aspect: float, where: str) -> None:
+    tracker = ShotTracker(DetectorConfig().link_rules(640, 480))
+    assert tracker.advance(10, 333.0, [_observation(100.0, 100.0, 2.4, box_aspect)]) == []
+    (shot,) = tracker.advance(11, 366.0, [_observation(103.0, 95.0, 1.2, 1.0)])
+    assert (shot.frame, shot.t_ms) == (10, 333.0)
+    assert (shot.x, shot.y) == ((103.0, 95.0) if where == "second" else (100.0, 100.0))
+
+
+# --- FileCamera as a FrameSource ---
+
+
+class FakeClock:
+    def __init__(self, t: float = 100.0) -> None:
+        self.t = t
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+def test_file_camera_reads_frames_on_the_monotonic_clock(shot_video: Path) -> None:
+    clock = FakeClock(100.0)
+    camera = FileCamera(shot_video, clock=clock, sleep=clock.sleep)
+    assert camera.read(0.5) is None  # not open
+    with camera:
+        clock.t = 500.0  # reading later changes nothing: times come from the file
+        frames = [camera.read(0.5) for _ in range(36)]
+        assert all(f is not None for f in frames) and not camera.ended
+        assert camera.read(0.5) is None and camera.ended  # the end of the file
+        assert camera.read(0.5) is None
+    assert clock.slept == []  # not paced
+    assert [f.index for f in frames] == list(range(36))
+    assert frames[0].t_mono == 100.0 and frames[10].t_mono == pytest.approx(100.4, abs=0.001)
+    assert frames[3].image.shape == (H, W, 3)
+
+
+def test_file_camera_paces_a_clip_at_its_recorded_speed(shot_video: Path) -> None:
+    clock = FakeClock(100.0)
+    with FileCamera(shot_video, pace=True, clock=clock, sleep=clock.sleep) as camera:
+        first = camera.read(0.5)
+        assert first is not None and first.t_mono == 100.0 and clock.slept == []
+        assert camera.read(0.01) is None  # the next frame is 40 ms away: not within 10 ms
+        assert clock.slept == [0.01] and clock.t == pytest.approx(100.01)
+        second = camera.read(0.5)  # the frame kept back, delivered when due
+        assert second is not None and second.index == 1
+        assert clock.t == pytest.approx(second.t_mono) == pytest.approx(100.04, abs=0.001)
+        clock.t += 10.0  # far behind: the rest come at once, none dropped
+        rest = [camera.read(0.5) for _ in range(34)]
+        assert [f.index for f in rest if f is not None] == list(range(2, 36))
+        slept = len(clock.slept)
+        assert camera.read(0.25) is None and camera.ended
+        assert clock.slept[slept:] == [0.25]  # at the end it waits like a silent camera
+
+
+def test_a_recorded_clip_stands_in_for_the_camera(shot_video: Path) -> None:
+    camera = FileCamera(shot_video)
+    detector = LaserDetector(W, H)
+
+    def analyse(frame: Frame) -> list[HitDetected]:
+        shots = detector.process(frame.image, frame.t_mono * 1000.0)
+        return [HitDetected(s.x / W, s.y / H, s.t_ms / 1000.0, s.color, camera.name) for s in shots]
+
+    hits: list[object] = []
+    runner = CameraRunner(camera, hits.append, analyse)
+    runner.open()
+    try:
+        deadline = time.monotonic() + 10.0
+        while not camera.ended and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        runner.close()
+    assert runner.frames == 36 and len(hits) == 1
+    hit = hits[0]
+    assert isinstance(hit, HitDetected) and hit.source == "file-camera" and hit.color == "red"
+    assert (hit.x * W, hit.y * H) == (pytest.approx(200.0, abs=1.0), pytest.approx(90.0, abs=1.0))
+    assert hit.t_mono == pytest.approx(camera._t0 + 1.0, abs=0.002)  # frame 25 at 25 fps

@@ -16,6 +16,18 @@ spots pass; spots are linked across frames into laser events, one shot each (``t
 the spot's colour names the laser (``color.py``). A shot is reported one frame after it appears,
 with the frame number and time of the frame it appeared in.
 
+Moving projected content (people walking in a training video) is the hard case, and three more
+looks tell it from a laser:
+
+* a spot must stand out above the brightest tenth of its surroundings (``min_standout``): the
+  edge of a moving figure that rose over the background is only as bright as the figure beside it;
+* a spot that starts a new laser event must be new light (``min_newness``): content that moved
+  by a few pixels was as bright in or right next to the same pixels one frame earlier;
+* a laser landing *on* moving content joins the content's risen pixels into one group that
+  fails the spot rules, so the pixels that rose over everything within ``NEW_LIGHT_REACH`` px of
+  them in the previous frame ("new light") are searched again, and an unmistakable spot among
+  them (``spots.is_unmistakable``: clearly standing out and driven towards saturation) is taken.
+
 Coordinates are sub-pixel frame pixels with (0, 0) the centre of the top-left pixel. It is pure
 numpy apart from two measured kernels in ``pixel_kernels.py``. Not thread-safe: one detector
 per camera thread.
@@ -33,11 +45,16 @@ import numpy as np
 from appliance.detection.background import BackgroundModel
 from appliance.detection.color import COLORS, classify_color
 from appliance.detection.detection_area import DetectionArea
+from appliance.detection.pixel_kernels import max_filter as cv2_max_filter
 from appliance.detection.pixel_kernels import to_luma
 from appliance.detection.spots import (
+    NO_BRIGHT_CORE,
     NOT_SPOT_CHANGES,
+    TOO_ELONGATED,
+    TOO_LARGE_FOR_BRIGHTNESS,
     Candidate,
     SpotLimits,
+    is_unmistakable,
     measure_candidates,
     newness,
     rejection_reason,
@@ -47,7 +64,14 @@ from appliance.detection.tracking import LinkRules, Observation, ShotTracker
 
 log = logging.getLogger(__name__)
 
+NEW_LIGHT_REACH = 3
+"""Content moving up to this many pixels a frame is not new light (a 7x7 max filter)."""
+MIN_NEW_SHARE = 0.6
+"""A new spot with less of its group new light than this was joined by moving content."""
+SHAPE_REASONS = frozenset({NO_BRIGHT_CORE, TOO_ELONGATED, TOO_LARGE_FOR_BRIGHTNESS})
 ALREADY_THERE = "as bright a frame ago: content that moved"
+NOT_UNMISTAKABLE = "not unmistakable on the change around it"
+SUPPRESSED = "continues a change that was not a spot"
 
 REFERENCE_PIXELS = 640 * 480  # size-dependent settings are given for a 640x480 frame
 
@@ -88,7 +112,13 @@ class DetectorConfig:
     min_rise: float = 22.0
     """Minimum rise of a spot's brightest pixel (luma levels)."""
     min_rise_over_deviation: float = 13.0
-    """A spot's peak rise against the mean variability of its pixels."""
+    """A spot's peak rise against the mean variability of its pixels ..."""
+    saturating_share: float = 0.8
+    """... or only ``saturating_rise_over_deviation`` times if its most driven pixel used this share
+    of the headroom it had (255 - background): on bright, moving content a laser can add no more
+    than that headroom, however much the content varies."""
+    saturating_rise_over_deviation: float = 5.0
+    """The rise over variability asked of such a saturating spot."""
     min_peak_luma: float = 150.0
     """A spot's brightest pixel must reach this luma: laser spots are among the brightest things seen."""
     min_area: int = 3
@@ -105,14 +135,22 @@ class DetectorConfig:
     """... or this share of the spot's peak rise; more means the spot is part of a larger change."""
     min_prominence: float = 15.0
     """A spot's peak must exceed the median luma of the ring around it by this much."""
-    min_standout: float = 0.2
-    """An unsaturated spot's peak must exceed the brightest tenth of the ring around it by this
-    share of its rise: a laser spot is the brightest thing around, while the edge of moving
-    content that rose (a head's leading crescent) is as bright as the content beside it."""
+    min_standout: float = 0.25
+    """An unsaturated spot's peak must exceed the brightest tenth of its surroundings (a ring around
+    the group and one around its bright core) by this share of its rise: a laser spot is the
+    brightest thing around, while the edge of moving content that rose over the background (a
+    head's leading crescent) is only as bright as the content beside it (about 0; first views of
+    laser spots in the recordings: 0.33 and more)."""
+    clear_standout: float = 0.7
+    """A spot standing out this much (same measure) that also used ``saturating_share`` of its
+    headroom is unmistakable: a spot even where its surroundings rose too (``max_ring_rise``) or
+    where the background had a bright feature (``max_background_prominence``), as a laser spot on
+    moving or bright content does."""
     min_newness: float = 0.05
-    """A spot that starts a laser event must outshine the brightest pixel the previous frame had in
-    its core by this share of its rise (``spots.newness``): content that moved there by a few
-    pixels was already as bright one frame earlier (about 0); laser spots measure 0.1 and more."""
+    """A spot that starts a laser event must outshine what the previous frame had in its core (for
+    an unsaturated spot: within ``NEW_LIGHT_REACH`` px of it) by this share of its rise
+    (``spots.newness``): content that moved there by a few pixels was as bright one frame earlier
+    (about 0); first views of laser spots in the recordings measure 0.11 and more."""
     max_background_prominence: float = 0.5
     """A bright feature already in the background at the spot may stand out by at most this share
     of the spot's rise (a flickering highlight is not a laser)."""
@@ -124,6 +162,9 @@ class DetectorConfig:
     """The core is what is brighter than this fraction of the way from the ring to the peak."""
     edge_margin: float = 2.0
     """A spot centred closer than this (pixels) to the frame border is mostly outside: ignored."""
+    settle_frames: int = 8
+    """The first frames only teach the background: no spot is looked for before it has seen this
+    many (0.13 s at 60 fps). Until then it cannot tell moving content from a new spot."""
     global_change_fraction: float = 0.25
     """When more than this share of the frame changes at once (a cut, the lights), the background
     is relearnt and the frame yields no shots."""
@@ -143,6 +184,12 @@ class DetectorConfig:
     faint_first_ratio: float = 1.3
     """A following spot this many times brighter than the first, and moved further than the two
     spots' size: the first was the beam on its way (a partial exposure)."""
+    wide_first_aspect: float = 1.8
+    """A first spot whose upright bounding box is this many times as wide as tall, followed by a
+    compact one, is reported where the second came to rest. Orientation-dependent on purpose: it
+    matches the reference of the ShootOFF recordings (c910_red_z: 4 shots), whose detector skips
+    such views; it decides nothing but which of two linked frames locates a shot. Set it to
+    ``math.inf`` to drop it."""
     colors: tuple[str, ...] = ("red", "green")
     """The lasers in use; add "infrared" to call neutral (white) spots infrared."""
     neutral_spread: float = 0.15
@@ -170,10 +217,13 @@ class DetectorConfig:
             min_rise=self.min_rise,
             min_peak_luma=self.min_peak_luma,
             min_rise_over_deviation=self.min_rise_over_deviation,
+            saturating_share=self.saturating_share,
+            saturating_rise_over_deviation=self.saturating_rise_over_deviation,
             max_ring_rise=self.max_ring_rise,
             max_ring_rise_fraction=self.max_ring_rise_fraction,
             min_prominence=self.min_prominence,
             min_standout=self.min_standout,
+            clear_standout=self.clear_standout,
             max_background_prominence=self.max_background_prominence,
             max_elongation=self.max_elongation,
             min_core_fraction=self.min_core_fraction,
@@ -189,6 +239,7 @@ class DetectorConfig:
             streak_elongation=self.streak_elongation,
             compact_elongation=self.compact_elongation,
             faint_first_ratio=self.faint_first_ratio,
+            wide_first_aspect=self.wide_first_aspect,
         )
 
 
@@ -231,7 +282,12 @@ class LaserDetector:
         self._painted: list[tuple[np.ndarray, np.ndarray]] = []
         self._previous: np.ndarray | None = None
         self._previous_luma = np.zeros((self.height, self.width), dtype=np.uint8)
+        self._new_light = np.zeros((self.height, self.width), dtype=np.float32)
+        self._mask2 = np.zeros((self.height, self.width), dtype=bool)
+        self._new_light_ready = False
+        self._nearby: np.ndarray | None = None
         self._min_newness = c.min_newness
+        self._settle_frames = max(1, c.settle_frames)
         self._frames = 0
 
     @property
@@ -249,7 +305,7 @@ class LaserDetector:
         self._frames += 1
         luma = to_luma(frame)
         model = self._background
-        if not model.is_ready:
+        if model.frames < self._settle_frames:  # the background is still being learnt
             model.update(luma, model.rise(luma))
             self._remember(frame, luma)
             return []
@@ -286,27 +342,22 @@ class LaserDetector:
         candidates, big_change = measure_candidates(self._mask, luma, rise, self._background, self._limits)
         painted = [big_change] if big_change[0].size else []
         spots: list[tuple[Candidate, bool, np.ndarray | None]] = []
-        debug = log.isEnabledFor(logging.DEBUG)
+        rejected = bool(painted)
+        self._new_light_ready = False
+        self._nearby = None
         for c in candidates:
-            reason = rejection_reason(c, self._limits, self.width, self.height)
-            suppressed = bool(self._suppressed[c.peak_y, c.peak_x])
-            if reason is None and suppressed:
-                reason = "continues a change that was not a spot"
-            if reason is None and not self.area.contains(c.x, c.y):
-                reason = "outside the detection area"
-            continues, before = False, None
+            reason, suppressed, continues, before = self._judge(c, luma, index, "")
             if reason is None:
-                continues, before = self._tracker.lookup(index, c.x, c.y, c.radius)
-                # a new laser event must be new light; a held beam is exempt (it was there before)
-                if not continues and newness(c, luma, self._previous_luma) < self._min_newness:
-                    reason = ALREADY_THERE
-            if debug:
-                log.debug("frame %d: %s -> %s", index, _describe(c), reason or "spot")
-            if reason is None:
-                spots.append((c, continues, before))
-            elif reason in NOT_SPOT_CHANGES or suppressed:
+                # a new spot merged with moving content beside it: keep only the new light
+                refined = None if continues else self._refine(c, luma, index)
+                spots += [(c, continues, before)] if refined is None else refined
+                continue
+            rejected = True
+            if reason in NOT_SPOT_CHANGES or suppressed:
                 painted.append((c.ys, c.xs))  # a change that is not a spot, and its continuation
         self._repaint(painted)
+        if rejected:  # a laser spot may sit on a change that is not one (moving content)
+            spots += self._find_new_light(luma, index, [c for c, _, _ in spots])
         spots.sort(key=lambda spot: spot[0].peak_rise, reverse=True)
         observations = []
         starts_event = False
@@ -317,6 +368,98 @@ class LaserDetector:
         if spots:
             hold = (np.concatenate([c.ys for c, _, _ in spots]), np.concatenate([c.xs for c, _, _ in spots]))
         return observations, hold, starts_event
+
+    def _judge(
+        self, c: Candidate, luma: np.ndarray, index: int, kind: str
+    ) -> tuple[str | None, bool, bool, np.ndarray | None]:
+        """Why ``c`` is no laser spot (None: it is one), whether it continues a change that was not
+        a spot, whether it continues a laser event and that event's pre-event frame."""
+        reason = rejection_reason(c, self._limits, self.width, self.height)
+        # a change that was not a spot goes on here, unless the peak is new light on top of it
+        suppressed = bool(self._suppressed[c.peak_y, c.peak_x]) and (
+            float(luma[c.peak_y, c.peak_x]) - float(self._previous_luma[c.peak_y, c.peak_x])
+            < 0.5 * c.peak_rise
+        )
+        if reason is None and suppressed:
+            reason = SUPPRESSED
+        if reason is None and not self.area.contains(c.x, c.y):
+            reason = "outside the detection area"
+        continues, before = False, None
+        if reason is None:
+            continues, before = self._tracker.lookup(index, c.x, c.y, c.radius)
+            # a new laser event must be new light; a held beam is exempt (it was there before)
+            if not continues:
+                fresh = newness(c, luma, self._previous_luma, self._previous_nearby())
+                if fresh < self._min_newness:
+                    reason = ALREADY_THERE
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("frame %d:%s %s -> %s", index, kind, _describe(c), reason or "spot")
+        return reason, suppressed, continues, before
+
+    def _previous_nearby(self) -> np.ndarray:
+        """The previous frame's luma, each pixel the brightest within ``NEW_LIGHT_REACH`` px
+        (computed at most once per frame)."""
+        if self._nearby is None:
+            self._nearby = cv2_max_filter(self._previous_luma, NEW_LIGHT_REACH)
+        return self._nearby
+
+    def _new_light_map(self, luma: np.ndarray) -> np.ndarray:
+        """How far each pixel rose over everything within ``NEW_LIGHT_REACH`` px of it in the
+        previous frame (float32, computed at most once per frame)."""
+        if not self._new_light_ready:
+            np.subtract(luma, self._previous_nearby(), out=self._new_light, dtype=np.float32)
+            self._new_light_ready = True
+        return self._new_light
+
+    def _refine(
+        self, c: Candidate, luma: np.ndarray, index: int
+    ) -> list[tuple[Candidate, bool, np.ndarray | None]] | None:
+        """The new light within a new spot ``c`` when most of ``c`` is not new (content that moved
+        next to the spot joined its group); None to keep ``c`` as it is."""
+        new = self._new_light_map(luma)
+        fresh = new[c.ys, c.xs] > self._background.threshold_floor
+        if fresh.sum() >= MIN_NEW_SHARE * c.area:
+            return None
+        mask = self._mask2
+        mask[...] = False
+        mask[c.ys[fresh], c.xs[fresh]] = True
+        refined = self._new_light_spots(mask, luma, index)
+        return refined or None
+
+    def _find_new_light(
+        self, luma: np.ndarray, index: int, found: list[Candidate]
+    ) -> list[tuple[Candidate, bool, np.ndarray | None]]:
+        """Spots among the risen pixels that also rose over everything within ``NEW_LIGHT_REACH``
+        px of them in the previous frame: light that is new, not content that moved a little."""
+        mask = self._mask2
+        np.greater(self._new_light_map(luma), self._background.threshold_floor, out=mask)
+        mask &= self._mask
+        for c in found:
+            mask[c.ys, c.xs] = False
+        return self._new_light_spots(mask, luma, index)
+
+    def _new_light_spots(
+        self, mask: np.ndarray, luma: np.ndarray, index: int, *, cores: bool = True
+    ) -> list[tuple[Candidate, bool, np.ndarray | None]]:
+        """The unmistakable spots among the new-light pixels ``mask``. A group shaped like no spot
+        (a spot joined by a moving edge that outran ``NEW_LIGHT_REACH``) is tried once more by its
+        bright core alone."""
+        if not mask.any():
+            return []
+        candidates, _ = measure_candidates(mask, luma, self._new_light, self._background, self._limits)
+        spots = []
+        for c in candidates:
+            reason, _, continues, before = self._judge(c, luma, index, " new light")
+            if reason is None and not is_unmistakable(c, self._limits):
+                reason = NOT_UNMISTAKABLE
+            if reason is None:
+                spots.append((c, continues, before))
+            elif cores and reason in SHAPE_REASONS:
+                core = luma[c.ys, c.xs] >= c.core_luma
+                mask[...] = False
+                mask[c.ys[core], c.xs[core]] = True
+                spots += self._new_light_spots(mask, luma, index, cores=False)
+        return spots
 
     def _observe(
         self, frame: np.ndarray, luma: np.ndarray, c: Candidate, before: np.ndarray | None
@@ -338,7 +481,8 @@ class LaserDetector:
         start_x, start_y = c.x, c.y
         if c.elongation >= self.config.start_elongation:
             start_x, start_y = streak_start(c, luma)
-        return Observation(c.x, c.y, c.radius, c.elongation, c.peak_rise, color, start_x, start_y)
+        box_aspect = (int(c.xs.max()) - int(c.xs.min()) + 1) / (int(c.ys.max()) - int(c.ys.min()) + 1)
+        return Observation(c.x, c.y, c.radius, c.elongation, c.peak_rise, color, start_x, start_y, box_aspect)
 
     def _repaint(self, painted: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Mark the pixels of this frame's non-spot changes (and clear the last frame's)."""
@@ -379,5 +523,5 @@ def _describe(c: Candidate) -> str:
         f"dev {c.mean_deviation:.1f} ring rise {c.ring_rise:.1f} prominence "
         f"{c.peak_luma - c.ring_luma_high:.0f}/{c.peak_luma - c.ring_luma_median:.0f} "
         f"bg {c.background_prominence:.0f} core {c.core_area} elongation {c.elongation:.1f} "
-        f"standout {(c.peak_luma - c.surround_luma_high) / max(c.peak_rise, 1.0):.2f}"
+        f"standout {c.standout:.2f}"
     )

@@ -38,6 +38,24 @@ def to_luma(frame: np.ndarray, *, use_opencv: bool = True) -> np.ndarray:
     return np.clip(luma + 0.5, 0, 255).astype(np.uint8).reshape(frame.shape[:2])
 
 
+def max_filter(image: np.ndarray, radius: int, *, use_opencv: bool = True) -> np.ndarray:
+    """The largest value within ``radius`` px (a square window) of every pixel of a 2-D array."""
+    if radius <= 0:
+        return image.copy()
+    if use_opencv and cv2 is not None:
+        return cv2.dilate(image, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
+    out = image.copy()
+    for axis in (0, 1):
+        src = out.copy()
+        for step in range(1, radius + 1):
+            lead = [slice(None)] * 2
+            lag = [slice(None)] * 2
+            lead[axis], lag[axis] = slice(step, None), slice(None, -step)
+            np.maximum(out[tuple(lead)], src[tuple(lag)], out=out[tuple(lead)])
+            np.maximum(out[tuple(lag)], src[tuple(lead)], out=out[tuple(lag)])
+    return out
+
+
 def label_pixels(mask: np.ndarray, *, use_opencv: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 8-connected components of ``mask``.
 

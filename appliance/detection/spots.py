@@ -24,6 +24,7 @@ from appliance.detection.background import BackgroundModel
 from appliance.detection.pixel_kernels import label_pixels
 
 SATURATED_LUMA = 250.0
+SATURATION = 255.0
 # A large spot is a bloom around a bright core and round. A large elongated group is a streak
 # only if it is peaked along its length; a flat one is a moving object.
 MAX_LARGE_ELONGATION = 2.5
@@ -65,10 +66,13 @@ class SpotLimits:
     min_rise: float
     min_peak_luma: float
     min_rise_over_deviation: float
+    saturating_share: float  # ... or, if it used this share of its headroom to saturation,
+    saturating_rise_over_deviation: float  # ... this many times
     max_ring_rise: float
     max_ring_rise_fraction: float
     min_prominence: float
-    min_standout: float  # unsaturated peak above the ring's 90th percentile, share of the peak rise
+    min_standout: float  # unsaturated peak above the rings' 90th percentile, share of the peak rise
+    clear_standout: float  # a spot standing out this much is one even on a change around it
     max_background_prominence: float
     max_elongation: float
     min_core_fraction: float
@@ -103,9 +107,11 @@ class Candidate:
     length: float  # standard deviation along the major axis (px)
 
     @property
-    def surround_luma_high(self) -> float:
-        """The brighter of the two rings' 90th percentiles: around the group and around its core."""
-        return max(self.ring_luma_high, self.core_ring_luma_high)
+    def standout(self) -> float:
+        """How far the peak stands above the brightest tenth of its surroundings (the rings around
+        the group and around its core), as a share of its rise."""
+        surround = max(self.ring_luma_high, self.core_ring_luma_high)
+        return (self.peak_luma - surround) / max(self.peak_rise, 1.0)
 
     @property
     def radius(self) -> float:
@@ -130,12 +136,21 @@ def measure_candidates(
     peak_rise = np.full(count, -np.inf, dtype=np.float32)
     np.maximum.at(peak_rise, labels, values)
     deviation = np.bincount(labels, weights=model.deviation[ys, xs], minlength=count) / area
+    # the share of its headroom (255 - background) the most driven pixel used
+    used = np.zeros(count, dtype=np.float32)
+    np.maximum.at(used, labels, values / np.maximum(SATURATION - luma[ys, xs] + values, 1.0))
     too_big = area > limits.max_area
     keep = (
         (area >= limits.min_area)
         & ~too_big
         & (peak_rise >= limits.min_rise)
-        & (peak_rise >= limits.min_rise_over_deviation * np.maximum(deviation, 1.0))
+        & (
+            (peak_rise >= limits.min_rise_over_deviation * np.maximum(deviation, 1.0))
+            | (
+                (used >= limits.saturating_share)
+                & (peak_rise >= limits.saturating_rise_over_deviation * np.maximum(deviation, 1.0))
+            )
+        )
     )
     dropped_big = too_big[labels]
     big_pixels = (ys[dropped_big], xs[dropped_big])
@@ -154,15 +169,19 @@ def measure_candidates(
 
 def rejection_reason(c: Candidate, limits: SpotLimits, width: int, height: int) -> str | None:
     """Why ``c`` (in a ``width`` x ``height`` frame) is not a laser spot, or None when it is one."""
-    if c.ring_rise > max(limits.max_ring_rise, limits.max_ring_rise_fraction * c.peak_rise):
+    # the context rules (what changed around the spot, what was there before) do not overrule a
+    # spot that is unmistakable in itself: a laser spot on moving or bright content
+    unmistakable = is_unmistakable(c, limits)
+    ring_limit = max(limits.max_ring_rise, limits.max_ring_rise_fraction * c.peak_rise)
+    if not unmistakable and c.ring_rise > ring_limit:
         return PART_OF_LARGER_CHANGE
     if c.area > limits.bloom_area and c.peak_luma < SATURATED_LUMA:
         return TOO_LARGE_FOR_BRIGHTNESS
     if c.area > limits.large_area and c.core_area < limits.min_core_fraction * c.area:
         return NO_BRIGHT_CORE
-    if c.peak_luma < SATURATED_LUMA and c.peak_luma - c.surround_luma_high < limits.min_standout * c.peak_rise:
+    if c.peak_luma < SATURATED_LUMA and c.standout < limits.min_standout:
         return PART_OF_BRIGHT_STRUCTURE
-    if c.background_prominence > limits.max_background_prominence * c.peak_rise:
+    if not unmistakable and c.background_prominence > limits.max_background_prominence * c.peak_rise:
         return OLD_HIGHLIGHT
     if c.elongation > limits.max_elongation or (
         c.area > limits.large_area
@@ -181,22 +200,34 @@ def rejection_reason(c: Candidate, limits: SpotLimits, width: int, height: int) 
     return None
 
 
-def newness(c: Candidate, luma: np.ndarray, previous: np.ndarray) -> float:
-    """How far the spot's peak outshines the brightest pixel the ``previous`` frame (luma) had
-    in the spot's bright core, as a share of the peak rise.
+def is_unmistakable(c: Candidate, limits: SpotLimits) -> bool:
+    """Whether ``c`` is a laser spot by its own looks, whatever happens around it: it stands out
+    clearly above everything around it (``clear_standout``) and drove its peak towards saturation
+    (used ``saturating_share`` of the headroom, 255 minus its level before), as a laser spot does
+    on any content, moving or bright."""
+    return c.standout >= limits.clear_standout and c.peak_rise >= limits.saturating_share * (
+        SATURATION - c.peak_luma + c.peak_rise
+    )
 
-    A laser spot is light that was not there a frame ago: well above 0.1 on every first view in
-    the recordings. Projected content that moved by a few pixels (a walking figure's head, which
-    the slowly learning background still counts as risen over its whole area) had its full
-    brightness inside the same pixels one frame earlier: about 0, noise included, because the
-    maxima of two noisy plateaus agree.
+
+def newness(c: Candidate, luma: np.ndarray, previous: np.ndarray, previous_nearby: np.ndarray) -> float:
+    """How far the spot's peak outshines what the previous frame (luma) had in the spot's bright
+    core, as a share of the peak rise: its brightest pixel there, or for an unsaturated spot the
+    brightest within a few pixels (``previous_nearby``: the previous frame, max-filtered).
+
+    A laser spot is light that was not there a frame ago: 0.2 and more on every first view in the
+    recordings. Projected content that moved by a few pixels (a walking figure's head, which the
+    slowly learning background still counts as risen over much of its area) was as bright in or
+    right next to the same pixels one frame earlier: about 0, noise included, because the maxima
+    of two noisy plateaus agree. A saturated spot is only compared pixel by pixel: it may sit
+    right beside bright content, and its own brightness is clipped.
     """
     now = luma[c.ys, c.xs]
     core = now >= c.core_luma
     if not core.any():
         return 1.0
-    before = float(previous[c.ys[core], c.xs[core]].max())
-    return (c.peak_luma - before) / max(c.peak_rise, 1.0)
+    before = previous_nearby if c.peak_luma < SATURATED_LUMA else previous
+    return (c.peak_luma - float(before[c.ys[core], c.xs[core]].max())) / max(c.peak_rise, 1.0)
 
 
 def streak_start(c: Candidate, luma: np.ndarray) -> tuple[float, float]:
@@ -221,14 +252,26 @@ def streak_start(c: Candidate, luma: np.ndarray) -> tuple[float, float]:
     return c.x + reach * ux - offset * uy, c.y + reach * uy + offset * ux
 
 
-def _ring(x: float, y: float, area: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _ring(
+    x: float, y: float, area: int, height: int, width: int, factor: float = 1.5
+) -> tuple[np.ndarray, np.ndarray]:
     """The pixels (ys, xs) of a 3 px wide ring around a group of ``area`` pixels centred at (x, y),
-    clear of the group (1.5 radii + 2 px out, at least 3 px)."""
-    inner = math.ceil(max(3.0, 1.5 * math.sqrt(area / math.pi) + 2.0))
+    clear of the group (``factor`` radii + 2 px out, at least 3 px)."""
+    inner = math.ceil(max(3.0, factor * math.sqrt(area / math.pi) + 2.0))
     dy, dx = _ring_offsets(inner, inner + 3)
     ry, rx = dy + round(y), dx + round(x)
     inside = (ry >= 0) & (ry < height) & (rx >= 0) & (rx < width)
     return ry[inside], rx[inside]
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, 100 * q)`` (linear interpolation) of a non-empty 1-D array, by a
+    partial sort: several times faster on the few hundred values of a ring."""
+    pos = (values.size - 1) * q
+    low = int(pos)
+    high = min(low + 1, values.size - 1)
+    part = np.partition(values, (low, high))
+    return float(part[low] + (pos - low) * (float(part[high]) - float(part[low])))
 
 
 @lru_cache(maxsize=64)
@@ -272,10 +315,10 @@ def _measure(
     ry, rx = _ring(cx, cy, ys.size, height, width)
     if ry.size:
         ring_luma = luma[ry, rx].astype(np.float64)
-        ring_rise = float(np.percentile(rise[ry, rx], 90))
-        ring_luma_high = float(np.percentile(ring_luma, 90))
-        ring_luma_median = float(np.median(ring_luma))
-        background_prominence = float(model.mean[peak_y, peak_x] - np.median(model.mean[ry, rx]))
+        ring_rise = _quantile(rise[ry, rx], 0.9)
+        ring_luma_high = _quantile(ring_luma, 0.9)
+        ring_luma_median = _quantile(ring_luma, 0.5)
+        background_prominence = float(model.mean[peak_y, peak_x]) - _quantile(model.mean[ry, rx], 0.5)
     else:  # the group fills the frame around it: nothing to compare with
         ring_rise, ring_luma_high, ring_luma_median, background_prominence = 0.0, 0.0, float(v.min()), 0.0
     # the bright core in the current frame, and its intensity-weighted centroid
@@ -288,8 +331,8 @@ def _measure(
     else:  # darker than its surroundings: no core; it will be rejected, keep the rise centroid
         x, y = cx, cy
     # the ring just outside the bright core: what the core must stand out from
-    ry, rx = _ring(x, y, max(int(core.sum()), 1), height, width)
-    core_ring_luma_high = float(np.percentile(luma[ry, rx], 90)) if ry.size else 0.0
+    ry, rx = _ring(x, y, max(int(core.sum()), 1), height, width, factor=1.0)
+    core_ring_luma_high = _quantile(luma[ry, rx], 0.9) if ry.size else 0.0
     return Candidate(
         ys=ys,
         xs=xs,

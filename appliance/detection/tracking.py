@@ -11,6 +11,10 @@ Where the shot was is decided one frame after the event starts, once its second 
 * the first frame shows a streak (the beam moved during the exposure) or a spot much fainter
   than the next one (the pulse began late in the exposure), and the next frame shows a compact
   spot next to it: the beam came to rest there, and that is the shot;
+* the same when the first spot is wide: its upright bounding box at least ``wide_first_aspect``
+  times as wide as tall. This one rule is orientation-dependent on purpose: it reproduces the
+  ShootOFF recordings' reference (the peer detector), which skips such first views and reports
+  the resting spot of the next frame (see docs/detection.md, "c910_red_z");
 * a streak with nothing after it: the shot is at the streak's start, the end where the beam
   dwelt (see ``spots.streak_start``).
 
@@ -38,6 +42,7 @@ class Observation:
     color: str
     start_x: float  # where the shot is if this spot is its only view: its centre, or a streak's dwell end
     start_y: float
+    box_aspect: float = 1.0  # width / height of the spot's upright bounding box (frame pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class LinkRules:
     streak_elongation: float  # a first spot at least this elongated is a streak
     compact_elongation: float  # a second spot below this elongation is a resting beam
     faint_first_ratio: float  # second spot this many times the first's rise: the first was partial
+    wide_first_aspect: float  # a first spot whose upright box is this much wider than tall
 
 
 @dataclass(slots=True, eq=False)
@@ -142,7 +148,7 @@ class ShotTracker:
         if (
             second is not None
             and second.elongation < rules.compact_elongation
-            and (streak or _came_to_rest(first, second, rules))
+            and (streak or first.box_aspect >= rules.wide_first_aspect or _came_to_rest(first, second, rules))
         ):
             x, y, color = second.x, second.y, second.color
         else:  # the first spot: its centre, or its dwell end if it is a streak

@@ -10,18 +10,28 @@ A still image is a one-frame recording at ``t_ms = 0``.
 
 The camera is single-use per ``open()``: ``frames()`` reads from the current position and the
 iterator ends at the end of the file or when the camera is closed.
+
+It is also a ``FrameSource`` (``hardware.camera.base``), so a recorded clip can stand in for a
+camera in the running appliance: ``read(timeout)`` returns the next ``Frame`` stamped on the
+monotonic clock as ``open time + t_ms / 1000``, and None at the end of the file. With
+``pace=True`` each frame is held back until that time, so the clip plays at its recorded speed
+(a frame that is not due within ``timeout`` is kept for the next call); without, frames come as
+fast as they are asked for (tests, batch runs). Frames are never dropped.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from hardware.camera.base import CameraError, Frame
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +39,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 _FALLBACK_FPS = 30.0
 
 
-class CameraFileError(OSError):
+class CameraFileError(CameraError):
     """The file cannot be opened or decoded as video or image; the message says why."""
 
 
@@ -47,8 +57,22 @@ class FileCamera:
 
     name = "file-camera"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        pace: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.path = Path(path)
+        self.pace = pace
+        self._clock = clock
+        self._sleep = sleep
+        self._t0 = 0.0
+        self._reader: Iterator[CapturedFrame] | None = None
+        self._pending: CapturedFrame | None = None
+        self._ended = False
         self._capture: cv2.VideoCapture | None = None
         self._still: np.ndarray | None = None
         self._is_still = False
@@ -79,11 +103,14 @@ class FileCamera:
         else:
             self._open_video()
         self._is_open = True
+        self._t0 = self._clock()
+        self._reader, self._pending, self._ended = None, None, False
         log.debug("opened %s: %dx%d, %.2f fps", self.path, self.width, self.height, self.fps)
 
     def close(self) -> None:
         """Release the file; safe to call twice."""
         capture, self._capture = self._capture, None
+        self._reader, self._pending = None, None
         self._still = None
         self._is_still = False
         self._is_open = False
@@ -96,6 +123,39 @@ class FileCamera:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def ended(self) -> bool:
+        """True once ``read`` has reached the end of the file."""
+        return self._ended
+
+    def read(self, timeout: float) -> Frame | None:
+        """The next frame as a camera delivers it (``FrameSource``); None when closed, at the end
+        of the file (after waiting ``timeout`` when pacing) or, pacing, when the next frame is not
+        due within ``timeout`` seconds."""
+        if not self._is_open:
+            return None
+        if self._reader is None:
+            self._reader = self.frames()
+        captured = self._pending
+        self._pending = None
+        if captured is None:
+            captured = next(self._reader, None)
+        if captured is None:  # the end: like a camera that delivers nothing (no busy loop)
+            self._ended = True
+            if self.pace:
+                self._sleep(max(timeout, 0.0))
+            return None
+        t_mono = self._t0 + captured.t_ms / 1000.0
+        if self.pace:
+            wait = t_mono - self._clock()
+            if wait > timeout:
+                self._sleep(max(timeout, 0.0))
+                self._pending = captured
+                return None
+            if wait > 0:
+                self._sleep(wait)
+        return Frame(captured.image, t_mono, captured.index)
 
     def frames(self) -> Iterator[CapturedFrame]:
         """Yield the frames from the current position until the end of the file."""
