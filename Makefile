@@ -49,7 +49,8 @@ test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in detection sim_hit_latency input_to_action gpio_latency branch_switch; do \
+	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts
