@@ -29,7 +29,7 @@ looks tell it from a laser:
   them (``spots.is_unmistakable``: clearly standing out and driven towards saturation) is taken.
 
 Coordinates are sub-pixel frame pixels with (0, 0) the centre of the top-left pixel. It is pure
-numpy apart from two measured kernels in ``pixel_kernels.py``. Not thread-safe: one detector
+numpy apart from three measured kernels in ``pixel_kernels.py``. Not thread-safe: one detector
 per camera thread.
 """
 
@@ -50,6 +50,7 @@ from appliance.detection.pixel_kernels import to_luma
 from appliance.detection.spots import (
     NO_BRIGHT_CORE,
     NOT_SPOT_CHANGES,
+    SATURATION,
     TOO_ELONGATED,
     TOO_LARGE_FOR_BRIGHTNESS,
     Candidate,
@@ -438,13 +439,25 @@ class LaserDetector:
             mask[c.ys, c.xs] = False
         return self._new_light_spots(mask, luma, index)
 
+    def _may_be_unmistakable(self, mask: np.ndarray, luma: np.ndarray) -> bool:
+        """False when no group of ``mask`` can be an unmistakable spot, judged on the brightest
+        pixel and the largest new light of all of them (skips grouping on heavy motion)."""
+        limits = self._limits
+        peak_luma = float(luma[mask].max())
+        peak_rise = float(self._new_light[mask].max())
+        return (
+            peak_luma >= limits.min_peak_luma
+            and peak_rise >= limits.min_rise
+            and peak_rise >= limits.saturating_share * (SATURATION - peak_luma + peak_rise)
+        )
+
     def _new_light_spots(
         self, mask: np.ndarray, luma: np.ndarray, index: int, *, cores: bool = True
     ) -> list[tuple[Candidate, bool, np.ndarray | None]]:
         """The unmistakable spots among the new-light pixels ``mask``. A group shaped like no spot
         (a spot joined by a moving edge that outran ``NEW_LIGHT_REACH``) is tried once more by its
         bright core alone."""
-        if not mask.any():
+        if not mask.any() or not self._may_be_unmistakable(mask, luma):
             return []
         candidates, _ = measure_candidates(mask, luma, self._new_light, self._background, self._limits)
         spots = []

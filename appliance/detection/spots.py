@@ -10,6 +10,15 @@ the reason a candidate is not a laser spot, or ``None``.
 A laser spot, as the camera records it: a small, sudden, isolated rise that is the brightest
 thing in its neighbourhood (or saturated), whose size is consistent with its brightness (only
 saturated spots bloom large), on a place where the background had no bright feature already.
+
+"The brightest thing in its neighbourhood" is measured twice (``Candidate.standout``): against a
+ring around the whole group and against a ring just outside its bright core, so the edge of
+moving content that rose over the background (a head's leading crescent, whose core ring runs
+through the rest of the head) is seen as part of the larger bright structure it is. A spot that
+stands out clearly and drove its pixels towards saturation is *unmistakable*
+(``is_unmistakable``): what changed around it or was there before does not overrule it, so a
+laser on moving or bright content is kept. ``newness`` measures whether a spot is light that
+was not there a frame ago.
 """
 
 from __future__ import annotations
@@ -136,22 +145,21 @@ def measure_candidates(
     peak_rise = np.full(count, -np.inf, dtype=np.float32)
     np.maximum.at(peak_rise, labels, values)
     deviation = np.bincount(labels, weights=model.deviation[ys, xs], minlength=count) / area
-    # the share of its headroom (255 - background) the most driven pixel used
-    used = np.zeros(count, dtype=np.float32)
-    np.maximum.at(used, labels, values / np.maximum(SATURATION - luma[ys, xs] + values, 1.0))
     too_big = area > limits.max_area
-    keep = (
-        (area >= limits.min_area)
-        & ~too_big
-        & (peak_rise >= limits.min_rise)
-        & (
-            (peak_rise >= limits.min_rise_over_deviation * np.maximum(deviation, 1.0))
-            | (
-                (used >= limits.saturating_share)
-                & (peak_rise >= limits.saturating_rise_over_deviation * np.maximum(deviation, 1.0))
-            )
-        )
-    )
+    floor = np.maximum(deviation, 1.0)
+    keep = (area >= limits.min_area) & ~too_big & (peak_rise >= limits.min_rise)
+    steady = peak_rise >= limits.min_rise_over_deviation * floor
+    # a group rising less than that over its variability may still be a laser on bright, moving
+    # content: if its most driven pixel used most of the headroom it had (255 - background)
+    maybe = keep & ~steady & (peak_rise >= limits.saturating_rise_over_deviation * floor)
+    if maybe.any():
+        chosen = maybe[labels]
+        share = values[chosen] / np.maximum(SATURATION - luma[ys[chosen], xs[chosen]] + values[chosen], 1.0)
+        used = np.zeros(count, dtype=np.float32)
+        np.maximum.at(used, labels[chosen], share)
+        keep &= steady | (maybe & (used >= limits.saturating_share))
+    else:
+        keep &= steady
     dropped_big = too_big[labels]
     big_pixels = (ys[dropped_big], xs[dropped_big])
     if not keep.any():
