@@ -2,7 +2,7 @@
 
 Any test may reuse these helpers::
 
-    from tests.media_fixtures import make_test_clip
+    from media_fixtures import make_test_clip
 
     clip = make_test_clip(tmp_dir / "a.mp4", 3.0, label="A")
 
@@ -125,24 +125,3 @@ def make_test_clip(
             err = proc.stderr.strip()
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"ffmpeg could not make {path.name}: {err}")
-
-
-def probe_duration(path: Path) -> float:
-    """Container duration of ``path`` in seconds, via ffprobe."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "default=noprint_wrappers=1:nokey=1",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return float(out.stdout.strip())
