@@ -50,6 +50,13 @@ async def paired_client(request: Request) -> Client:
     return Client(role=info["role"], via_cookie=via_cookie)
 
 
+async def admin_client(client: Annotated[Client, Depends(paired_client)]) -> Client:
+    """The request's paired tablet, which must hold the admin role (403 otherwise)."""
+    if client.role != "admin":
+        raise HTTPException(403, "This needs the admin role: pair with the admin PIN on the admin page")
+    return client
+
+
 async def websocket_paired(websocket: WebSocket) -> bool:
     service: Service = websocket.app.state.service
     token = websocket.query_params.get("token") or websocket.cookies.get(TOKEN_COOKIE) or ""
@@ -59,3 +66,4 @@ async def websocket_paired(websocket: WebSocket) -> bool:
 ServiceDep = Annotated[Service, Depends(get_service)]
 ControllerDep = Annotated[Controller, Depends(get_controller)]
 ClientDep = Annotated[Client, Depends(paired_client)]
+AdminDep = Annotated[Client, Depends(admin_client)]
