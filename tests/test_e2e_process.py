@@ -6,73 +6,18 @@ with SIGKILL right after the last acknowledged event, restarts it, and finds the
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from service_process import PROCESS_PIN as PIN
+from service_process import ServiceProcess
 from service_runner import free_port
 
 pytestmark = pytest.mark.e2e
 
-PIN = "97531"
 DEMO_SIZE = "192x108"
-
-
-class ServiceProcess:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log = data_dir.parent / f"service-{time.monotonic_ns()}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 120.0) -> ServiceProcess:
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-        env["OPENRANGE_PIN"] = PIN
-        openrange = Path(sys.executable).with_name("openrange")
-        cmd = [str(openrange), "run", "--hardware", "sim", "--data-dir", str(self.data_dir)]
-        cmd += ["--port", str(self.port), "--demo-size", DEMO_SIZE]
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"openrange exited {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                if httpx.get(self.base_url + "/api/health", timeout=1).json()["status"] == "ok":
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("openrange did not become ready:\n" + self.log.read_text())
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    @contextlib.contextmanager
-    def paired(self) -> Iterator[httpx.Client]:
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
-            token = client.post("/api/auth/pair", json={"pin": PIN}).raise_for_status().json()["token"]
-            client.headers["Authorization"] = f"Bearer {token}"
-            yield client
 
 
 @pytest.fixture
@@ -81,7 +26,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_session_survives_sigkill_and_restart(data_dir: Path) -> None:
-    first = ServiceProcess(data_dir, free_port()).start()
+    first = ServiceProcess(data_dir, free_port(), "--demo-size", DEMO_SIZE).start()
     try:
         assert "pairing PIN: " + PIN in first.log.read_text()
         with first.paired() as api:
@@ -102,7 +47,7 @@ def test_session_survives_sigkill_and_restart(data_dir: Path) -> None:
     finally:
         first.kill()
 
-    second = ServiceProcess(data_dir, free_port()).start()
+    second = ServiceProcess(data_dir, free_port(), "--demo-size", DEMO_SIZE).start()
     try:
         with second.paired() as api:
             record = api.get(f"/api/sessions/{sid}").json()
