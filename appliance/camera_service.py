@@ -65,15 +65,25 @@ class CameraService:
 
     # ---- calibration -------------------------------------------------------------------------------
     def start(self) -> str | None:
-        """Calibrate (or load the saved calibration); returns a warning for the health banner."""
+        """Load the saved calibration and laser zero, then calibrate afresh where the pattern can
+        be projected; returns a warning for the health banner.
+
+        The laser zero always survives a restart; a failed fresh calibration falls back to the
+        saved one (with a warning) rather than leaving the camera unmapped."""
+        saved_problem: Exception | None = None
         try:
-            if self.projector is not None:
+            self._load()
+        except (HardwareUnavailable, OSError, ValueError, KeyError, TypeError) as exc:
+            saved_problem = exc
+        if self.projector is not None:
+            try:
                 self.calibrate()
-            else:
-                self._load()
-        except (CalibrationError, HardwareUnavailable, OSError, ValueError) as exc:
-            return f"camera not calibrated: {exc}"
-        return None
+                return None
+            except (CalibrationError, HardwareUnavailable, OSError, ValueError) as exc:
+                if self.calibration is not None:
+                    return f"camera calibration failed ({exc}); using the saved calibration"
+                return f"camera not calibrated: {exc}"
+        return None if self.calibration is not None else f"camera not calibrated: {saved_problem}"
 
     def calibrate(self) -> Calibration:
         """Project the pattern, find it in a few frames, install and save the mapping."""
