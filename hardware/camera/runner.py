@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 _READ_TIMEOUT_S = 0.5
 _JOIN_TIMEOUT_S = 3.0
+STANDBY_INTERVAL_S = 0.2
+"""In standby one frame is read and analysed every this many seconds: enough to keep the
+detector's background current (so the first shot of a session is found), a tenth of the work."""
 
 
 class CameraRunner:
@@ -28,12 +31,27 @@ class CameraRunner:
         self._grab_lock = threading.Condition()
         self._grab_wanted = 0
         self._grabbed: Frame | None = None
+        self._standby = False
+        self._next_standby_read = 0.0
+        self._wakeup = threading.Event()
         self.frames = 0
         self.analyse_s = 0.0
 
     def set_analyser(self, analyse: FrameAnalyser | None) -> None:
         """Swap the analyser (after calibration); None = capture without detecting."""
         self._analyse = analyse
+
+    def set_standby(self, standby: bool) -> None:
+        """Between sessions nobody scores hits: in standby the thread reads and analyses only one
+        frame every ``STANDBY_INTERVAL_S`` (a Pi idles at a few % CPU instead of detecting on
+        60-120 frames a second), which keeps the detector's background current; ``grab`` still
+        gets the next frame at once, and leaving standby resumes the full rate at once."""
+        self._standby = standby
+        self._wakeup.set()
+
+    @property
+    def standby(self) -> bool:
+        return self._standby
 
     def open(self) -> None:
         if self._thread is not None:
@@ -47,6 +65,7 @@ class CameraRunner:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            self._wakeup.set()
             thread.join(timeout=_JOIN_TIMEOUT_S)
         self.source.close()
 
@@ -56,6 +75,7 @@ class CameraRunner:
         with self._grab_lock:
             self._grab_wanted += 1
             self._grabbed = None
+            self._wakeup.set()
             while self._grabbed is None:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._thread is None:
@@ -66,6 +86,13 @@ class CameraRunner:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._standby and not self._grab_wanted:
+                wait = self._next_standby_read - time.monotonic()
+                if wait > 0:
+                    self._wakeup.wait(min(wait, _READ_TIMEOUT_S))
+                    self._wakeup.clear()
+                    continue
+                self._next_standby_read = time.monotonic() + STANDBY_INTERVAL_S
             try:
                 frame = self.source.read(_READ_TIMEOUT_S)
             except CameraError as exc:

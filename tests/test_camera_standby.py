@@ -1,0 +1,42 @@
+"""Camera standby between sessions: a fraction of the frames, grab() still answers at once."""
+
+from __future__ import annotations
+
+import time
+
+from hardware.camera.runner import STANDBY_INTERVAL_S, CameraRunner
+from hardware.camera.sim import SimCamera
+
+
+def _frames_in(runner: CameraRunner, seconds: float) -> int:
+    start = runner.frames
+    time.sleep(seconds)
+    return runner.frames - start
+
+
+def test_standby_reads_a_few_frames_and_wakes_at_once() -> None:
+    analysed: list[int] = []
+    runner = CameraRunner(
+        SimCamera(fps=60.0), emit=lambda event: None, analyse=lambda f: analysed.append(f.index) or []
+    )
+    runner.open()
+    try:
+        assert _frames_in(runner, 0.5) >= 15, "a running camera delivers its frame rate"
+        runner.set_standby(True)
+        time.sleep(0.3)
+        in_standby = _frames_in(runner, 1.0)
+        assert 1 <= in_standby <= round(1.0 / STANDBY_INTERVAL_S) + 2, in_standby
+        analysed_before = len(analysed)
+        time.sleep(STANDBY_INTERVAL_S * 2)
+        assert len(analysed) > analysed_before, (
+            "standby frames are still analysed (the background stays current)"
+        )
+        started = time.monotonic()
+        frame = runner.grab(2.0)
+        assert frame is not None and time.monotonic() - started < STANDBY_INTERVAL_S, (
+            "grab does not wait for standby"
+        )
+        runner.set_standby(False)
+        assert _frames_in(runner, 0.5) >= 15, "leaving standby restores the full rate"
+    finally:
+        runner.close()
