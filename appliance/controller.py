@@ -19,6 +19,7 @@ from appliance.camera_service import CameraService
 from appliance.clock import Clock
 from appliance.controller_devices import DeviceReactions
 from appliance.controller_inputs import InputReactions
+from appliance.controller_review import ReviewActions
 from appliance.cues import CueScheduler, cue_problems
 from appliance.device_worker import DeviceWorker
 from appliance.errors import InvalidTransition, NotFound, ScenarioError
@@ -28,7 +29,6 @@ from appliance.records import EventRow, Records, SessionRow
 from appliance.scenario.library import ScenarioLibrary
 from appliance.scenario.model import ZoneKind
 from appliance.scene_timers import SceneTimers
-from appliance.snapshot import live_snapshot
 from hardware.events import (
     HitDetected,
     InputChanged,
@@ -42,7 +42,7 @@ from hardware.player.base import Player
 log = logging.getLogger(__name__)
 
 
-class Controller(InputReactions, DeviceReactions):
+class Controller(InputReactions, DeviceReactions, ReviewActions):
     def __init__(
         self,
         *,
@@ -79,6 +79,7 @@ class Controller(InputReactions, DeviceReactions):
         self._token = 0
         bus.on(SegmentStarted, self._spawn(self._on_segment_started))
         bus.on(SegmentEnded, self._spawn(self._on_segment_ended))
+        bus.on(SegmentEnded, self._spawn(self._on_replay_segment_ended))
         bus.on(HitDetected, self._spawn(self._on_hit))
         bus.on(InputChanged, self._spawn(self._on_input))
         bus.on(InputGesture, self._spawn(self._on_gesture))
@@ -138,12 +139,13 @@ class Controller(InputReactions, DeviceReactions):
     def _publish_state(self) -> None:
         self.bus.broadcast({"type": "state", "state": self.snapshot(include_events=False)})
 
-    def _play_current(self, live: LiveSession) -> None:
-        scene = live.scene
+    def _play_scene(self, live: LiveSession, scene_id: str) -> int:
+        """Tell the player to show ``scene_id`` now (before its record is on disk); its token."""
+        scene = live.package.manifest.scenes[scene_id]
         self._token += 1
-        live.token = self._token
-        media = live.package.media_path(live.scene_id)
-        self.player_worker.submit(self.player.play_segment, media, scene.start_s, scene.end_s, live.token)
+        media = live.package.media_path(scene_id)
+        self.player_worker.submit(self._timed_play, media, scene.start_s, scene.end_s, self._token)
+        return self._token
 
     def _queue_successor(self, live: LiveSession) -> None:
         """Tell the player where an ``on_end`` scene continues, so it runs on without a gap."""
@@ -171,10 +173,7 @@ class Controller(InputReactions, DeviceReactions):
         live.scene_paused_total = 0.0
         live.scene_started_mono = self.clock.monotonic()
         live.path.append(scene_id)
-        if playing_token is None:
-            self._play_current(live)
-        else:
-            live.token = playing_token
+        live.token = self._play_scene(live, scene_id) if playing_token is None else playing_token
         self._queue_successor(live)
         if self.cues is not None:
             self.cues.scene_entered(live.scene.cues, live.scene_started_mono)
@@ -195,10 +194,11 @@ class Controller(InputReactions, DeviceReactions):
     async def _transition(
         self, live: LiveSession, goto: str, actor: str, detail: dict[str, Any], t_mono: float | None = None
     ) -> None:
+        token = self._play_scene(live, goto)  # the picture does not wait for the record's fsync
         await self._record(
             live, "branch", actor, {"from": live.scene_id, "to": goto, **detail}, t_mono=t_mono
         )
-        await self._enter_scene(live, goto, actor)
+        await self._enter_scene(live, goto, actor, playing_token=token)
         self._publish_state()
 
     async def _end(self, live: LiveSession, actor: str, outcome: str) -> None:
@@ -215,7 +215,15 @@ class Controller(InputReactions, DeviceReactions):
         self._publish_state()
 
     # ---- instructor actions (API) ----------------------------------------------------------
-    async def start_session(self, scenario_id: str, trainees: list[str], instructor: str = "") -> SessionRow:
+    async def start_session(
+        self,
+        scenario_id: str,
+        trainees: list[str],
+        instructor: str = "",
+        *,
+        trainee_roles: dict[str, str | None] | None = None,
+        safety_officer: str = "",
+    ) -> SessionRow:
         async with self._lock:
             if self.live is not None and self.live.status != "ended":
                 raise InvalidTransition(
@@ -239,11 +247,13 @@ class Controller(InputReactions, DeviceReactions):
                 trainees=trainees,
                 instructor=instructor,
                 started_wall=time.time(),
+                trainee_roles=trainee_roles,
+                safety_officer=safety_officer,
             )
             live = LiveSession(
                 row=row, package=package, started_mono=now_mono, timers=SceneTimers(self.clock)
             )
-            self.live = live
+            self.live, self.moment = live, None
             await self._record(
                 live,
                 "session_started",
@@ -253,6 +263,9 @@ class Controller(InputReactions, DeviceReactions):
                     "title": manifest.title,
                     "trainees": trainees,
                     "instructor": instructor,
+                    "trainee_roles": row.trainee_roles,
+                    "safety_officer": safety_officer,
+                    "objectives": list(manifest.objectives),
                 },
                 t_mono=now_mono,
             )
@@ -379,12 +392,6 @@ class Controller(InputReactions, DeviceReactions):
             live = self._require(session_id)
             await self._end(live, actor, outcome or "ended by instructor")
             return live.events[-1]
-
-    def snapshot(self, *, include_events: bool = True) -> dict[str, Any]:
-        """The live state as clients see it (see docs/api.md, STATE)."""
-        return live_snapshot(
-            self.live, self.hardware_info, self.clock.monotonic(), include_events=include_events
-        )
 
 
 def _log_task_failure(task: asyncio.Future[Any]) -> None:
