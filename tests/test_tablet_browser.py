@@ -10,40 +10,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Locator,
-    Page,
-    Playwright,
-    Request,
-    WebSocketRoute,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Playwright, Request, WebSocketRoute, expect, sync_playwright
 from scenario_builders import write_scenario
 from service_runner import PIN, RunningService
+from tablet_rig import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORTS, Tablet, body_size, tablet_factory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-VIEWPORTS = {"1280x800": {"width": 1280, "height": 800}, "800x1280": {"width": 800, "height": 1280}}
 FIRST_LOAD_BUDGET = 300 * 1024
 
 pytestmark = pytest.mark.skipif(
@@ -98,85 +75,17 @@ def no_session_left_running(api: httpx.Client) -> Iterator[None]:
     end_running_session(api)
 
 
-class Tablet:
-    """One page in its own context, with its page errors and screenshots."""
-
-    def __init__(self, page: Page, base_url: str, name: str) -> None:
-        self.page = page
-        self.base_url = base_url
-        self.name = name
-        self.errors: list[str] = []
-        self._step = 0
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", self._console)
-
-    def _console(self, msg: ConsoleMessage) -> None:
-        # An HTTP error status (a wrong PIN's 401) is logged by Chromium too; the page handles those.
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-            self.errors.append(msg.text)
-
-    def by(self, testid: str) -> Locator:
-        return self.page.get_by_test_id(testid)
-
-    def shot(self, step: str) -> None:
-        self._step += 1
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=ARTIFACTS / f"{self.name}-{self._step:02d}-{step}.png", full_page=True)
-
-    def open(self) -> None:
-        self.page.goto(self.base_url + "/")
-        expect(self.by("view-pair")).to_be_visible()
-        expect(self.by("connection-state")).to_have_attribute("data-state", "idle")
-
-    def type_pin(self, pin: str) -> None:
-        for digit in pin:
-            self.by(f"pin-input-digit-{digit}").tap()
-        expect(self.by("pin-display")).to_have_attribute("data-length", str(len(pin)))
-
-    def pair(self, pin: str = PIN) -> None:
-        self.type_pin(pin)
-        self.by("pair-button").tap()
-        expect(self.by("view-library")).to_be_visible()
-        expect(self.by("connection-state")).to_have_attribute("data-state", "connected")
-
-    def scene_title(self) -> Locator:
-        return self.by("scene-title")
-
-    def branch(self, choice: str) -> Locator:
-        return self.page.locator(f'[data-testid="branch-button"][data-choice-id="{choice}"]')
-
-    def timeline(self, kind: str) -> Locator:
-        return self.page.locator(f'[data-testid="timeline-item"][data-kind="{kind}"]')
-
-
 @pytest.fixture
 def tablets(browser: Browser, svc: RunningService) -> Iterator[Callable[..., Tablet]]:
     """Open tablets (fresh contexts); all are closed, and their page errors checked, at teardown."""
-    opened: list[tuple[BrowserContext, Tablet]] = []
-
-    def open_tablet(name: str, viewport: dict[str, int] | None = None) -> Tablet:
-        context = browser.new_context(viewport=viewport or VIEWPORTS["1280x800"], has_touch=True)
-        context.set_default_timeout(10_000)
-        tablet = Tablet(context.new_page(), svc.base_url, name)
-        opened.append((context, tablet))
-        return tablet
-
-    yield open_tablet
-    errors = {t.name: t.errors for _, t in opened if t.errors}
-    for context, _ in opened:
-        context.close()
-    assert not errors, f"errors in the page: {errors}"
+    with tablet_factory(browser, svc.base_url) as open_tablet:
+        yield open_tablet
 
 
 def start_via_api(api: httpx.Client, trainees: list[str] | None = None) -> str:
     answer = api.post("/api/sessions", json={"scenario_id": "triage-desk", "trainees": trainees or ["Avery"]})
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
-
-
-def body_size(request: Request) -> int:
-    response = request.response()
-    return len(response.body()) if response is not None and response.status < 300 else 0
 
 
 # -- tests ---------------------------------------------------------------------------------------
@@ -396,7 +305,7 @@ def test_first_load_is_small_and_stays_on_the_box(
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "first-load.json").write_text(json.dumps({"total_bytes": total, "bodies": sizes}, indent=1))
     assert total < FIRST_LOAD_BUDGET, f"first load transferred {total} bytes: {sizes}"
-    assert any(url.endswith("/static/app.js") and size > 0 for url, size in sizes)
+    assert any(url.endswith("/static/js/main.js") and size > 0 for url, size in sizes)
     ws_base = svc.base_url.replace("http://", "ws://", 1) + "/"
     foreign = [u for u in urls if not u.startswith((svc.base_url + "/", ws_base, "data:", "blob:"))]
     assert not foreign, f"requests outside the box: {foreign}"
