@@ -14,12 +14,14 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from appliance.errors import NotFound
+from appliance.records_queries import RecordQueries
+from appliance.tokens_store import TokenStore
 
 T = TypeVar("T")
 
@@ -57,11 +59,38 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_wall REAL NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS xapi_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    statement_id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    queued_wall REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent_wall REAL,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS xapi_sessions (session_id TEXT PRIMARY KEY, queued_wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS xapi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 """
+
+MIGRATIONS: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "trainee_roles", "ALTER TABLE sessions ADD COLUMN trainee_roles TEXT NOT NULL DEFAULT '{}'"),
+    ("sessions", "safety_officer", "ALTER TABLE sessions ADD COLUMN safety_officer TEXT NOT NULL DEFAULT ''"),
+)
+"""Columns added after the first release: (table, column, statement). Each runs once, only when
+the column is missing, so opening an existing database file is safe and idempotent."""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring an existing database's schema up to date (idempotent)."""
+    for table, column, statement in MIGRATIONS:
+        columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            db.execute(statement)
 
 
 def iso(t_wall: float | None) -> str | None:
@@ -82,9 +111,13 @@ class SessionRow:
     outcome: str | None
     started_wall: float
     ended_wall: float | None
+    trainee_roles: dict[str, str | None] = field(default_factory=dict)
+    """Each trainee's role (e.g. nurse, security officer) or None; every trainee has a key."""
+    safety_officer: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
+        out["trainee_roles"] = {name: self.trainee_roles.get(name) for name in self.trainees}
         out["started_at"] = iso(self.started_wall)
         out["ended_at"] = iso(self.ended_wall)
         return out
@@ -121,6 +154,8 @@ def _session(row: sqlite3.Row) -> SessionRow:
         outcome=row["outcome"],
         started_wall=row["started_wall"],
         ended_wall=row["ended_wall"],
+        trainee_roles=json.loads(row["trainee_roles"]),
+        safety_officer=row["safety_officer"],
     )
 
 
@@ -138,8 +173,12 @@ def _event(row: sqlite3.Row) -> EventRow:
     )
 
 
-class Records:
-    """Async facade over one SQLite connection living on its own thread."""
+class Records(TokenStore, RecordQueries):
+    """Async facade over one SQLite connection living on its own thread.
+
+    Pairing tokens (``TokenStore``) and the roster / history / export queries
+    (``RecordQueries``) live in their own modules and run on the same thread.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -149,6 +188,14 @@ class Records:
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn)
+
+    @staticmethod
+    def _session_row(row: sqlite3.Row) -> SessionRow:
+        return _session(row)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the records thread (for stores that share the database file)."""
+        return await self._run(fn)
 
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._db is None:
@@ -164,6 +211,7 @@ class Records:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(SCHEMA)
+        migrate(db)
         self._db = db
 
     async def open(self) -> None:
@@ -191,11 +239,16 @@ class Records:
         trainees: list[str],
         instructor: str,
         started_wall: float,
+        trainee_roles: dict[str, str | None] | None = None,
+        safety_officer: str = "",
     ) -> SessionRow:
+        roles = {name: (trainee_roles or {}).get(name) for name in trainees}
+
         def _insert(db: sqlite3.Connection) -> SessionRow:
             db.execute(
                 "INSERT INTO sessions (id, scenario_id, scenario_title, scenario_version, trainees,"
-                " instructor, status, started_wall) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                " instructor, status, started_wall, trainee_roles, safety_officer)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                 (
                     session_id,
                     scenario_id,
@@ -204,6 +257,8 @@ class Records:
                     json.dumps(trainees),
                     instructor,
                     started_wall,
+                    json.dumps(roles),
+                    safety_officer,
                 ),
             )
             return _session(db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone())
@@ -306,35 +361,6 @@ class Records:
             return [_event(r) for r in rows]
 
         return await self._run(_list)
-
-    # pairing tokens -----------------------------------------------------------------------
-    async def add_token(self, token_hash: str, *, role: str, client: str, csrf: str, ttl_s: float) -> None:
-        now = time.time()
-
-        def _insert(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, 0)",
-                (token_hash, role, client, csrf, now, now + ttl_s),
-            )
-
-        await self._run(_insert)
-
-    async def find_token(self, token_hash: str) -> dict[str, Any] | None:
-        def _get(db: sqlite3.Connection) -> dict[str, Any] | None:
-            row = db.execute(
-                "SELECT role, csrf, expires_wall FROM tokens WHERE token_hash = ? AND revoked = 0",
-                (token_hash,),
-            ).fetchone()
-            if row is None or row["expires_wall"] < time.time():
-                return None
-            return {"role": row["role"], "csrf": row["csrf"]}
-
-        return await self._run(_get)
-
-    async def revoke_token(self, token_hash: str) -> None:
-        await self._run(
-            lambda db: db.execute("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))
-        )
 
     async def integrity_check(self) -> str:
         return await self._run(lambda db: db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -27,6 +27,12 @@ def get_controller(request: Request) -> Controller:
 class Client:
     role: str
     via_cookie: bool
+    token_hash: str = ""
+    """SHA-256 of the tablet's token (the admin token list marks it as ``current``)."""
+    address: str = ""
+    """Where the tablet paired from."""
+    paired_wall: float = 0.0
+    expires_wall: float = 0.0
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -47,7 +53,14 @@ async def paired_client(request: Request) -> Client:
         raise HTTPException(401, "Not paired: pair this tablet with the PIN shown on the screen")
     if via_cookie and request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != info["csrf"]:
         raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header for a cookie-authenticated request")
-    return Client(role=info["role"], via_cookie=via_cookie)
+    return Client(
+        role=str(info["role"]),
+        via_cookie=via_cookie,
+        token_hash=str(info.get("token_hash", "")),
+        address=str(info.get("client", "")),
+        paired_wall=float(info.get("created_wall", 0.0)),  # type: ignore[arg-type]
+        expires_wall=float(info.get("expires_wall", 0.0)),  # type: ignore[arg-type]
+    )
 
 
 async def admin_client(client: Annotated[Client, Depends(paired_client)]) -> Client:
@@ -57,10 +70,12 @@ async def admin_client(client: Annotated[Client, Depends(paired_client)]) -> Cli
     return client
 
 
-async def websocket_paired(websocket: WebSocket) -> bool:
+async def websocket_paired(websocket: WebSocket) -> str | None:
+    """The hash of the socket's valid token (truthy), or None when it is not paired."""
     service: Service = websocket.app.state.service
     token = websocket.query_params.get("token") or websocket.cookies.get(TOKEN_COOKIE) or ""
-    return await service.pairing.check(token) is not None
+    info = await service.pairing.check(token)
+    return str(info["token_hash"]) if info is not None else None
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

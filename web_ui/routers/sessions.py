@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
 
 from appliance.scoring import score_session
@@ -13,17 +13,33 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 Name = Annotated[str, Field(min_length=1, max_length=60)]
 
 
+class TraineeIn(BaseModel):
+    """A trainee with an optional role (e.g. nurse, security officer)."""
+
+    name: Name
+    role: Annotated[str, Field(max_length=60)] | None = None
+
+
 class StartBody(BaseModel):
     scenario_id: Annotated[str, Field(min_length=1, max_length=64)]
-    trainees: Annotated[list[Name], Field(min_length=1, max_length=30)]
+    trainees: Annotated[list[Name | TraineeIn], Field(min_length=1, max_length=30)]
+    """Names, or ``{"name", "role"}`` objects."""
     instructor: Annotated[str, Field(max_length=60)] = ""
+    safety_officer: Annotated[str, Field(max_length=60)] = ""
 
     @field_validator("trainees")
     @classmethod
-    def _names(cls, names: list[str]) -> list[str]:
-        cleaned = [n.strip() for n in names]
-        if any(not n for n in cleaned):
+    def _names(cls, items: list[str | TraineeIn]) -> list[TraineeIn]:
+        cleaned = [
+            TraineeIn(name=i.strip()) if isinstance(i, str) else TraineeIn(name=i.name.strip(), role=i.role)
+            for i in items
+        ]
+        if any(not t.name for t in cleaned):
             raise ValueError("trainee names must not be blank")
+        if len({t.name for t in cleaned}) != len(cleaned):
+            raise ValueError("trainee names must be unique within a session")
+        for t in cleaned:
+            t.role = (t.role or "").strip() or None
         return cleaned
 
 
@@ -44,7 +60,14 @@ async def state(controller: ControllerDep, client: ClientDep) -> dict[str, Any]:
 @router.post("/sessions", status_code=201)
 async def start_session(body: StartBody, controller: ControllerDep, client: ClientDep) -> dict[str, Any]:
     """Start a session (409 while another one runs); the first scene starts playing."""
-    row = await controller.start_session(body.scenario_id, body.trainees, body.instructor.strip())
+    trainees = [t for t in body.trainees if isinstance(t, TraineeIn)]
+    row = await controller.start_session(
+        body.scenario_id,
+        [t.name for t in trainees],
+        body.instructor.strip(),
+        trainee_roles={t.name: t.role for t in trainees},
+        safety_officer=body.safety_officer.strip(),
+    )
     return controller.snapshot(include_events=False)["session"] or row.to_json()
 
 
@@ -53,7 +76,7 @@ async def list_sessions(
     service: ServiceDep,
     client: ClientDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Training records, newest first."""
     return [s.to_json() for s in await service.records.list_sessions(limit, offset)]
@@ -128,3 +151,23 @@ async def flag(
 @router.post("/sessions/{session_id}/end")
 async def end(session_id: str, controller: ControllerDep, client: ClientDep) -> dict[str, Any]:
     return (await controller.end(session_id)).to_json()
+
+
+class RubricBody(BaseModel):
+    item: Annotated[str, Field(min_length=1, max_length=64)]
+    score: int
+    """0 up to the item's max_score."""
+    trainee: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    """A trainee of the session, or null for the whole group."""
+
+
+@router.post("/sessions/{session_id}/rubric")
+async def score_rubric(
+    session_id: str, body: RubricBody, controller: ControllerDep, client: ClientDep
+) -> dict[str, Any]:
+    """Score one rubric item (live or after the end); the latest score per item and trainee counts."""
+    try:
+        row = await controller.score_rubric(session_id, body.item, body.score, body.trainee)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return row.to_json()

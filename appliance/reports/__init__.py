@@ -1,0 +1,1 @@
+"""Training-record outputs computed from the session log: summaries, CSV, printable report, xAPI."""
