@@ -7,15 +7,20 @@ record and rotates the pairing PIN (so nothing may pair with the old PIN after i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
-from media_fixtures import ffmpeg_available
+from media_fixtures import ffmpeg_available, make_test_clip
 from playwright.sync_api import Browser, expect, sync_playwright
+from scenario_builders import TEST_SCENARIO, write_scenario
+from scenario_fixtures import zip_with
 from service_runner import PIN, RunningService
 from tablet_rig import (
     CHROMIUM,
@@ -127,3 +132,34 @@ def test_admin_deletes_a_record_and_rotates_the_pin(
     admin.by("confirm-ok").tap()
     expect(admin.page.locator('[data-testid="toast"][data-kind="info"]')).to_be_visible()
     assert httpx.post(admin_svc.base_url + "/api/auth/pair", json={"pin": PIN}).status_code == 401
+
+
+def test_admin_installs_a_scenario_package_and_changes_a_setting(
+    admin_tablets: Callable[..., Tablet], admin_svc: RunningService, tmp_path: Path
+) -> None:
+    clip = make_test_clip(tmp_path / "clip.mp4", 16.0, size=(160, 90), label="new")
+    manifest = {**copy.deepcopy(TEST_SCENARIO), "id": "lobby-visitor", "title": "Lobby visitor"}
+    good = zip_with(
+        tmp_path / "good.zip", {}, base=write_scenario(tmp_path / "good", manifest, media=clip.read_bytes())
+    )
+    broken = zip_with(tmp_path / "broken.zip", {"../escape.txt": b"x"}, base=tmp_path / "good")
+    admin = admin_tablets("panel-admin-3")
+    admin.open()
+    admin.pair(ADMIN_PIN)
+    admin.menu("menu-admin")
+    expect(admin.by("packages-panel")).to_be_visible()
+    admin.by("package-file").set_input_files(str(broken))
+    admin.by("package-upload").tap()
+    expect(admin.by("package-problems")).to_contain_text("escape.txt")
+    admin.by("package-file").set_input_files(str(good))
+    admin.by("package-upload").tap()
+    expect(admin.page.locator('[data-testid="package-row"][data-id="lobby-visitor"]')).to_have_count(1)
+    expect(admin.by("package-problems")).to_be_hidden()
+    admin.shot("admin-packages")
+
+    expect(admin.by("settings-panel")).to_be_visible()
+    admin.page.locator("#setting-camera-display_latency_ms").fill("85")
+    admin.by("settings-save").tap()
+    expect(admin.by("settings-message")).to_contain_text("Saved")
+    written = yaml.safe_load((admin_svc.settings.data_dir / "settings.yaml").read_text())
+    assert written["camera"]["display_latency_ms"] == 85

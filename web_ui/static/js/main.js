@@ -23,6 +23,8 @@ import { initDebrief, goDebrief, debriefEvent } from './views/debrief.js';
 import { initRecords, goRecords } from './views/records.js';
 import { initAdmin, goAdmin } from './views/admin.js';
 import { initUpdates, updateMessage } from './views/updates.js';
+import { initLibraryAdmin } from './views/library_admin.js';
+import { initSettingsAdmin } from './views/settings_admin.js';
 import { initReplay, showReplaying } from './views/replay.js';
 
 const EXPIRED_MSG = 'Pairing expired, enter the PIN again';
@@ -199,6 +201,8 @@ function init() {
   initRecords({ onDebrief: goDebrief });
   initAdmin();
   initUpdates();
+  initLibraryAdmin();
+  initSettingsAdmin();
   initReplay();
   $('loading-retry').addEventListener('click', start);
   $('goto-live').addEventListener('click', () => { if (S.state && isActive(S.state.session)) goLive(S.state.session, true); });

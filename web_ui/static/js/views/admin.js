@@ -8,6 +8,8 @@ import { api, download, enc, reportError } from '../api.js';
 import { dateTime } from '../format.js';
 import { showView } from '../nav.js';
 import { loadUpdates } from './updates.js';
+import { loadLibraryAdmin } from './library_admin.js';
+import { loadSettingsAdmin } from './settings_admin.js';
 
 export function initAdmin() {
   $('rotate-pin').addEventListener('click', rotatePin);
@@ -22,6 +24,8 @@ export function goAdmin() {
   loadTokens();
   loadXapi();
   loadUpdates();
+  loadLibraryAdmin();
+  loadSettingsAdmin();
 }
 
 async function loadTokens() {
