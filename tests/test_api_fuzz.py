@@ -25,7 +25,12 @@ OPEN_ENDPOINTS = {("POST", "/api/auth/pair"), ("POST", "/api/setup/admin-pin")}
 """The only mutating operations that work without a token (each needs a PIN)."""
 SELF_LOCKING = r"^/api/(auth/unpair|admin/tokens/|admin/pairing-pin)"
 """Operations that would take the fuzzer's own access away; tested by their own tests."""
-FUZZ_CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.content_type_conformance]
+FUZZ_CHECKS = [
+    checks.not_a_server_error,
+    checks.response_schema_conformance,
+    checks.content_type_conformance,
+    checks.status_code_conformance,
+]
 
 
 @pytest.fixture(scope="module")
