@@ -34,13 +34,42 @@ from appliance.detection.calibration_pattern import (
     render_self_check,
 )
 from appliance.detection.hit_mapping import HitMapper
+from appliance.device_worker import DeviceWorker
 from appliance.errors import HardwareUnavailable
 from hardware.camera.runner import CameraRunner
 
 log = logging.getLogger(__name__)
 
 Projector = Callable[[np.ndarray | None], None]
+"""Shows a BGR picture on the screen the camera watches (None: back to normal); blocks until done."""
 CALIBRATION_FILE = "calibration.json"
+PROJECT_TIMEOUT_S = 5.0
+
+
+def screen_projector(
+    player: Any, worker: DeviceWorker, *, also: Projector | None = None, timeout_s: float = PROJECT_TIMEOUT_S
+) -> Projector | None:
+    """The ``projector`` for ``CameraService``: ``player.show_still`` run on the player's worker
+    (in order with the other player commands, waited for), then ``also`` (the simulated camera,
+    which must see what the screen shows). Returns ``also`` for a player without ``show_still``.
+
+    Raises what ``show_still`` raises (OSError when mpv refuses, ValueError for a bad picture),
+    TimeoutError when the player's worker does not get to it in ``timeout_s``, and
+    HardwareUnavailable when the player (or its worker) is closed.
+    """
+    show = getattr(player, "show_still", None)
+    if show is None:
+        return also
+
+    def project(image: np.ndarray | None) -> None:
+        try:
+            worker.submit(show, image).result(timeout_s)
+        except RuntimeError as exc:  # the player or its worker is closed
+            raise HardwareUnavailable(f"the player cannot show the picture: {exc}") from exc
+        if also is not None:
+            also(image)
+
+    return project
 
 
 class CameraService:

@@ -25,6 +25,13 @@ With ``--demo-library DIR`` the seek switches also run inside each packed demo p
 
     .venv/bin/python bench/branch_switch.py                    # ~2 min; JSON summary last
     .venv/bin/python bench/branch_switch.py --nice -10 --demo-library .openrange/library
+
+The player runs with its own defaults (``hardware/player/mpv_options.py``: among them
+``video-timing-offset=0`` and ``initial-audio-sync=no``); ``-o`` adds mpv options on top for
+both the seek and the baseline, e.g. mpv's own defaults for comparison:
+
+    .venv/bin/python bench/branch_switch.py --only switches \
+        -o video-timing-offset=0.05 -o initial-audio-sync=yes
 """
 
 from __future__ import annotations

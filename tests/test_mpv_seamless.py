@@ -181,3 +181,57 @@ def test_idle_card_and_blank_pause_are_drawn(screen: Screen, media: JoinedMedia)
     assert card is not None and with_text is not None and with_text.t > t
     assert with_text.marker is None  # no video: the card on black, never the desktop
     assert 0.2 < card.mean < with_text.mean < 40  # white text on black, one more line of it
+
+
+def test_a_late_branch_never_flashes_the_pending_successor(screen: Screen, media: JoinedMedia) -> None:
+    """A branch tapped shortly before the end, with a non-adjacent ``set_next`` successor pending.
+
+    The successor may only be seen after the branch if the player had already reported it on
+    screen (``SegmentStarted``) before the branch was given; otherwise the trainee would see a
+    frame of a scene nobody chose (a flash) before the branch's first frame.
+    """
+    flashes = []
+    token = 0
+    for k, before_end in enumerate((0.09, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03) * 2):
+        token += 3
+        old, nxt, branch = (0, 3, 2) if k % 2 == 0 else (1, 0, 3)
+        shown = _show(screen, media, old, token, start=media.tail_s(old))
+        screen.player.set_next(media.path, media.start_s(nxt), media.end_s(nxt), token + 1)
+        boundary = shown.t + media.end_s(old) - media.tail_s(old)
+        time.sleep(max(0.0, boundary - before_end - time.monotonic()))
+        t_cmd = time.monotonic()
+        screen.player.play_segment(media.path, media.start_s(branch), media.end_s(branch), token + 2)
+        first = screen.probe.wait_for(lambda f, b=branch: f.marker == b, 2.0, t_cmd)
+        assert first is not None, "the branch never showed"
+        time.sleep(0.1)
+        reported = [e for e in screen.log.of(token + 1) if isinstance(e, SegmentStarted)]
+        on_before = bool(reported) and reported[0].t_mono <= t_cmd
+        late = [f for f in screen.probe.frames(t_cmd) if f.t <= first.t and f.marker == nxt]
+        if late and not on_before:
+            flashes.append(f"{before_end * 1000:.0f} ms before the end: {len(late)} successor frame(s)")
+    assert not flashes, flashes
+
+
+def test_show_still_covers_video_and_idle_card_then_goes(screen: Screen, media: JoinedMedia) -> None:
+    import numpy as np
+
+    still = np.full((300, 400, 3), 255, dtype=np.uint8)  # white, 4:3 on a 16:9 screen
+    _show(screen, media, 1, 1)
+    t = time.monotonic()
+    screen.player.show_still(still)
+    shown = screen.probe.wait_for(lambda f: f.marker is None and f.mean > 150, 2.0, t)
+    assert shown is not None, "the still never covered the video"
+    assert 185 < shown.mean < 197  # fitted like a video: 3/4 of the width white, black bars
+    t = time.monotonic()
+    screen.player.show_still(None)
+    assert screen.probe.wait_for(lambda f: f.marker == 1, 2.0, t) is not None  # the video again
+    screen.player.show_idle()
+    time.sleep(0.2)
+    t = time.monotonic()
+    screen.player.show_still(still)
+    assert screen.probe.wait_for(lambda f: 185 < f.mean < 197, 2.0, t) is not None  # over the card
+    t = time.monotonic()
+    screen.player.show_still(None)
+    card = screen.probe.wait_for(lambda f: f.mean < 40, 2.0, t)
+    assert card is not None and card.marker is None  # the idle card on black again
+    _show(screen, media, 2, 2)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from media_fixtures import ffmpeg_available, make_test_clip
 from player_rig import EventLog, libmpv_available, wait_until
@@ -327,6 +328,32 @@ def test_show_idle_with_a_line_of_text(rig: Rig) -> None:
     assert not [e for e in rig.log.snapshot() if isinstance(e, PlayerFault)]
 
 
+def test_show_still_covers_the_screen_and_leaves_the_segment_alone(rig: Rig) -> None:
+    pattern = np.full((180, 320, 3), 255, dtype=np.uint8)
+    pattern[60:120, 100:220] = (0, 0, 255)
+    rig.player.show_still(pattern)  # over the idle card
+    rig.player.show_still(None)
+    rig.player.play_segment(rig.clips.a, 0.0, 1.0, 1)
+    rig.started(1)
+    rig.player.show_still(pattern)  # over the video: it plays on underneath
+    rig.ended(1, timeout=3.0)
+    with pytest.raises(ValueError):
+        rig.player.show_still(np.zeros((10, 10), dtype=np.uint8))
+    rig.player.show_idle()
+    rig.player.show_still(None)
+    rig.player.show_still(None)  # nothing shown: no effect
+    rig.player.play_segment(rig.clips.b, 0.0, 0.5, 2)
+    rig.started(2)
+    rig.ended(2, timeout=3.0)
+    assert not [e for e in rig.log.snapshot() if isinstance(e, PlayerFault)]
+    if isinstance(rig.player, SimPlayer):
+        rig.player.show_still(pattern)
+        still = rig.player.still
+        assert still is not None and still.tolist() == pattern.tolist()
+        rig.player.show_still(None)
+        assert rig.player.still is None
+
+
 # -- units ---------------------------------------------------------------------------------
 
 
@@ -355,21 +382,43 @@ def test_idle_card_text_is_one_plain_line() -> None:
     assert "\\p1" in blank_ass()
 
 
-def test_mpv_decides_by_the_queued_frame() -> None:
-    from hardware.player.mpv_segments import NextSegment, _Segment, can_continue, decide
+def test_mpv_decides_by_the_frame_on_screen() -> None:
+    from hardware.player.mpv_segments import NextSegment, _Segment, can_continue, decide, handover_delay
 
     media = Path("/media/scenario.mp4")
+    lead = 0.008
     seg = _Segment(1, media, 2.0, 4.0, loads=False, phase="started")
-    assert decide(seg, 3.90, False, 0.07) == "wait"
-    assert decide(seg, 3.9667, False, 0.07) == "end"  # the last frame is up
-    assert decide(seg, 3.0, True, 0.07) == "end"  # the file ended early
+    assert decide(seg, 3.90, False, lead) == "wait"
+    assert decide(seg, 3.9667, False, lead) == "end"  # the last frame is up
+    assert decide(seg, 3.0, True, lead) == "end"  # the file ended early
     seg.next = NextSegment(media, 6.0, 8.0, 2)
-    assert decide(seg, 3.90, False, 0.07) == "wait"
-    assert decide(seg, 3.934, False, 0.07) == "hand_over"  # within the lead: seek now
+    assert decide(seg, 3.90, False, lead) == "wait"
+    assert decide(seg, 3.934, False, lead) == "wait"  # two frames left: not yet
+    assert decide(seg, 3.9667, False, lead) == "hand_over"  # the last frame is up ...
+    assert handover_delay(seg, 3.9667, False, lead) == pytest.approx(0.0253, abs=1e-3)  # ... seek soon
+    assert handover_delay(seg, 3.995, False, lead) == 0.0  # already within the lead: now
+    assert handover_delay(seg, 3.0, True, lead) == 0.0  # the file ended early: now
     adjacent = NextSegment(media, 4.0, 5.0, 2)
     assert can_continue(seg, adjacent, 3.0)  # early enough: just play on
     assert not can_continue(seg, adjacent, 3.5)  # audio already stops at 4.0: seek instead
     assert not can_continue(seg, seg.next, 2.0)  # not adjacent
     seg.next = NextSegment(media, 4.0, 5.0, 2, continues=True)
-    assert decide(seg, 3.9667, False, 0.07) == "wait"  # no pause, no seek at the boundary
-    assert decide(seg, 4.0, False, 0.07) == "roll_over"
+    assert decide(seg, 3.9667, False, lead) == "wait"  # no pause, no seek at the boundary
+    assert decide(seg, 4.0, False, lead) == "roll_over"
+
+
+def test_a_still_is_checked_and_fitted_like_a_video() -> None:
+    from hardware.player.still import check_still, fit_bgra
+
+    with pytest.raises(ValueError):
+        check_still(np.zeros((4, 4), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        check_still(np.zeros((4, 4, 3), dtype=np.float32))
+    image = np.zeros((90, 160, 3), dtype=np.uint8)
+    image[:, :80] = (255, 0, 0)  # left half blue (BGR)
+    out = fit_bgra(image, (320, 240))  # 16:9 into 4:3: black bars above and below
+    assert out.shape == (240, 320, 4) and out.flags.c_contiguous
+    assert (out[..., 3] == 255).all()
+    assert (out[:29, :, :3] == 0).all() and (out[-29:, :, :3] == 0).all()
+    assert tuple(out[120, 10, :3]) == (255, 0, 0) and tuple(out[120, 310, :3]) == (0, 0, 0)
+    assert fit_bgra(image, (160, 90))[..., :3].tolist() == image.tolist()  # same size: unchanged

@@ -145,3 +145,36 @@ def test_sim_set_next_when_held_starts_now_and_is_replaced_by_play(media: Path) 
     clock.advance(5.0)
     sim.tick()
     assert [e.token for e in log.events] == [1, 1, 2, 4, 4]
+
+
+def test_the_screen_projector_shows_the_pattern_on_the_player_and_to_the_sim_camera() -> None:
+    import numpy as np
+
+    from appliance.camera_service import screen_projector
+    from appliance.detection.calibration_pattern import render_pattern
+    from appliance.device_worker import DeviceWorker
+    from appliance.errors import HardwareUnavailable
+
+    sim = SimPlayer(EventLog(), auto_tick=False)
+    sim.open()
+    seen: list[np.ndarray | None] = []
+    worker = DeviceWorker("player")
+    try:
+        project = screen_projector(sim, worker, also=seen.append)
+        assert project is not None
+        pattern = render_pattern(320, 180)
+        project(pattern)
+        still = sim.still
+        assert still is not None and np.array_equal(still, pattern)
+        assert seen[-1] is pattern  # the simulated camera sees what the screen shows
+        project(None)
+        assert sim.still is None and seen[-1] is None
+        with pytest.raises(ValueError):  # the player's error reaches the camera service
+            project(np.zeros((4, 4), dtype=np.uint8))
+        assert screen_projector(object(), worker, also=seen.append) == seen.append  # no show_still
+        worker.shutdown()
+        with pytest.raises(HardwareUnavailable):  # start() turns it into a health warning
+            project(None)
+    finally:
+        worker.shutdown()
+        sim.close()

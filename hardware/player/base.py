@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 
 class Player(Protocol):
     """Plays one segment at a time of a scenario's media and reports through ``emit``.
@@ -48,6 +50,14 @@ class Player(Protocol):
         successor's first frame is shown, with no held frame in between. If the current segment
         has already ended, the successor starts at once; with nothing playing the call is
         ignored. ``play_segment`` and ``show_idle`` cancel it; another ``set_next`` replaces it.
+        """
+
+    def show_still(self, image: np.ndarray | None) -> None:
+        """Show ``image`` (BGR ``uint8``, shape (height, width, 3)) full screen over everything
+        (video, idle card, blank screen), fitted like a video of that size; ``None`` takes it
+        away. What plays underneath is not touched (its events go on), and only
+        ``show_still(None)`` removes the still. Used to project the camera's calibration pattern.
+        Raises ValueError for an array of the wrong shape or type.
         """
 
     def position(self) -> float | None:

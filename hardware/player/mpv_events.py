@@ -2,7 +2,8 @@
 
 Kept apart from the command half (mpv_player.py) only for size; ``MpvPlayer`` inherits it and
 provides the state and helpers declared below. Every handler takes the player's lock, and
-never lets an exception escape into python-mpv's event loop.
+never lets an exception escape into python-mpv's event loop. The one timer (a ``set_next``
+successor's seek, sent just before the boundary) runs its callback the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from hardware.events import Emit, PlayerFault, SegmentEnded, SegmentStarted
 from hardware.player.mpv_options import error_text, log_level
-from hardware.player.mpv_segments import _Segment, restart_in_range
+from hardware.player.mpv_segments import NextSegment, _Segment, restart_in_range
 
 log = logging.getLogger("hardware.player.mpv_player")
 mpv_log = logging.getLogger("hardware.player.mpv_player.libmpv")
@@ -45,7 +46,15 @@ class MpvEventHandlers:
         log.warning("player fault: %s", message)
         self._emit(PlayerFault(message, time.monotonic()))
 
+    _handover: threading.Timer | None
+
     def _advance_locked(self, seg: _Segment) -> None:
+        raise NotImplementedError
+
+    def _start_locked(self, seg: _Segment) -> None:
+        raise NotImplementedError
+
+    def _segment(self, media: Any, start_s: float, end_s: float | None, token: int) -> _Segment:
         raise NotImplementedError
 
     def _on_log(self, level: str, prefix: str, text: str) -> None:
@@ -149,3 +158,28 @@ class MpvEventHandlers:
                     self._advance_locked(seg)
         except Exception:
             log.exception("mpv eof-reached handler failed")
+
+    # -- the successor's timer (see ``mpv_segments.handover_delay``) --------------------
+    def _hand_over_locked(self, seg: _Segment, nxt: NextSegment) -> None:
+        """Start ``seg``'s non-adjacent successor ``nxt`` (lock held)."""
+        new = self._segment(nxt.media, nxt.start_s, nxt.end_s, nxt.token)
+        new.follows = seg.token
+        new.frame_s = seg.frame_s
+        self._start_locked(new)
+
+    def _on_handover_due(self, seg: _Segment, nxt: NextSegment) -> None:
+        """Timer thread: the successor's seek is due, unless a branch or stop came first."""
+        try:
+            with self._lock:
+                if self._handover is None or self._current() is not seg or seg.next is not nxt:
+                    return
+                self._handover = None
+                if seg.phase == "started":
+                    self._hand_over_locked(seg, nxt)
+        except Exception:
+            log.exception("handing over to the next segment failed")
+
+    def _cancel_handover(self) -> None:
+        timer, self._handover = self._handover, None
+        if timer is not None:
+            timer.cancel()

@@ -27,6 +27,18 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "cursor-autohide": "always",
     "ytdl": "no",
     "title": "OpenRange",
+    # Hand each frame to the video output at its display time, not up to 50 ms before (mpv's
+    # default): a frame already handed over is always shown, so a seek had to wait for it,
+    # 0-33 ms at 30 fps. With 0 the first frame of a seek follows in a few ms (bench, 720p:
+    # p95 35 -> 7 ms; 1080p: 36 -> 11 ms). The price: the renderer gets no head start, so CPU
+    # load shows as late frames sooner; measure on the box (docs/player.md, "What limits the
+    # switch time") and raise it (0.01, or mpv's 0.05) through player.extra_options if needed.
+    "video-timing-offset": "0",
+    # After a seek, start video and audio at once and let mpv pull them together over ~1 s
+    # (audio late by <= ~37 ms, converging; frames run ~8 % long meanwhile; lip sync tolerates
+    # ~45 ms early / 125 ms late). With "yes" mpv aligns the audio first and, without the 50 ms
+    # offset, held the second new frame one frame interval too long (68 ms) in ~1/3 of seeks.
+    "initial-audio-sync": "no",
 }
 # Options added when the video output is a real screen (not vo=null or vo=libmpv).
 SCREEN_OPTIONS: dict[str, str] = {"fullscreen": "yes", "force-window": "immediate"}

@@ -14,7 +14,7 @@ How a segment is tracked (``_Segment.phase``):
              on screen → ``SegmentStarted`` (measured: 1–2 ms after the frame was presented).
 ``started``  every ``time-pos`` change re-reads the position and ``decide()``s: report the end
              when the last frame is up, or go on into the ``set_next`` successor (play straight
-             on when adjacent, else seek/load ``next_lead_s`` before the end).
+             on when adjacent, else a timer seeks/loads ``next_lead_s`` before the end).
 ``ended``    mpv holds the last frame: its ``end`` property is the segment's end.
 
 Same file → ``seek <start> absolute+exact`` (no audio re-init; one keyframe to decode when the
@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hardware.events import Emit, PlayerFault, SegmentEnded, SegmentStarted
 from hardware.player.idle_card import IdleCard, Overlays
 from hardware.player.mpv_events import MpvEventHandlers
@@ -45,7 +47,9 @@ from hardware.player.mpv_segments import (
     can_continue,
     check_times,
     decide,
+    handover_delay,
 )
+from hardware.player.still import StillOverlay
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,9 @@ RenderHook = Callable[[Any], Callable[[], None]]
 """Given the ``mpv.MPV`` instance (``vo=libmpv``), attach a render context and return the
 function that frees it; ``close()`` calls that before mpv is terminated."""
 
-DEFAULT_NEXT_LEAD_S = 0.07
-"""How long before a segment's end a non-adjacent successor is sought (see ``set_next``)."""
+DEFAULT_NEXT_LEAD_S = 0.008
+"""How long before a segment's end a non-adjacent successor is sought (see ``set_next``): about
+the time a seek takes to show its first frame (bench: median 3-7 ms, p95 5-11 ms here)."""
 
 __all__ = ["DEFAULT_NEXT_LEAD_S", "REQUIRED_OPTIONS", "MpvPlayer", "RenderHook"]
 
@@ -64,8 +69,8 @@ class MpvPlayer(MpvEventHandlers):
     "null"}`` for tests, ``{"vo": "gpu", "gpu-context": "drm"}`` on the Pi), merged over
     ``DEFAULT_OPTIONS`` and under ``REQUIRED_OPTIONS``.
 
-    ``next_lead_s``: a successor from ``set_next`` that needs a seek is sought once the end is
-    this close (never less than one frame). ``render_hook``: see ``RenderHook`` (bench/tests).
+    ``next_lead_s``: a successor from ``set_next`` that needs a seek is sought this long before
+    the end (timed from the last frame's arrival). ``render_hook``: see ``RenderHook``.
     """
 
     name = "mpv"
@@ -83,6 +88,7 @@ class MpvPlayer(MpvEventHandlers):
         self._emit = emit
         self._options = dict(options or {})
         self._overlays = Overlays(idle_card or IdleCard())
+        self._still = StillOverlay()
         self._mpv_loglevel = mpv_loglevel
         self.next_lead_s = max(0.0, float(next_lead_s))
         self._render_hook = render_hook
@@ -94,6 +100,7 @@ class MpvPlayer(MpvEventHandlers):
         self._file: Path | None = None  # media mpv has loaded (confirmed by file-loaded)
         self._file_entry: int | None = None  # its playlist entry id
         self._paused = False  # what we last told mpv
+        self._handover: threading.Timer | None = None  # sends a successor's seek on time
 
     # -- lifecycle -----------------------------------------------------------------------
     def mpv_options(self) -> dict[str, str]:
@@ -125,6 +132,7 @@ class MpvPlayer(MpvEventHandlers):
             self._file = self._file_entry = None
             self._paused = False
             self._overlays.reset()
+            self._still.reset()
             try:
                 if self._render_hook is not None:
                     self._release_render = self._render_hook(player)
@@ -143,6 +151,7 @@ class MpvPlayer(MpvEventHandlers):
 
     def close(self) -> None:
         with self._lock:
+            self._cancel_handover()
             player, self._mpv = self._mpv, None
             self._seg = None
             self._file = self._file_entry = None
@@ -198,6 +207,7 @@ class MpvPlayer(MpvEventHandlers):
             tp = self._get("time-pos") if seg.phase == "started" else None
             if can_continue(seg, nxt, None if tp is None else float(tp)):
                 nxt = dataclasses.replace(nxt, continues=True)
+            self._cancel_handover()  # a pending successor's timer; this one replaces it
             seg.next = nxt
             try:  # continuing: mpv plays straight on through the boundary
                 self._set_end(nxt.end_s if nxt.continues else seg.end_s)
@@ -229,6 +239,7 @@ class MpvPlayer(MpvEventHandlers):
     def show_idle(self, text: str | None = None) -> None:
         """Stop the segment and show the idle card, with one more line of ``text`` if given."""
         with self._lock:
+            self._cancel_handover()
             self._seg = None
             self._file = self._file_entry = None
             if self._mpv is None:
@@ -243,6 +254,24 @@ class MpvPlayer(MpvEventHandlers):
             except Exception as exc:
                 log.exception("mpv could not show the idle card")
                 self._emit(PlayerFault(f"mpv could not show the idle card: {exc}", time.monotonic()))
+
+    def show_still(self, image: np.ndarray | None) -> None:
+        """Show ``image`` (BGR uint8, HxWx3) full screen over everything, or take it away (None).
+
+        An ``overlay-add`` bitmap fitted to the output like a video of that size (``still.py``);
+        what plays underneath goes on as before, and only ``show_still(None)`` (or ``close``)
+        removes it. Raises ValueError for a wrong array, RuntimeError when not open and OSError
+        when mpv refuses.
+        """
+        with self._lock:
+            player = self._require_open()
+            try:
+                self._still.show(player, image)
+            except ValueError:
+                raise
+            except Exception as exc:
+                what = "show" if image is not None else "remove"
+                raise OSError(f"mpv could not {what} the still: {exc}") from exc
 
     def position(self) -> float | None:
         with self._lock:
@@ -286,6 +315,7 @@ class MpvPlayer(MpvEventHandlers):
         """
         player = self._mpv
         old = self._seg
+        self._cancel_handover()
         self._seg = seg
         on_reply = functools.partial(self._on_reply, seg)
         try:
@@ -349,10 +379,14 @@ class MpvPlayer(MpvEventHandlers):
             if action == "end":
                 self._end_locked(seg)
             elif action == "hand_over" and nxt is not None:
-                new = self._segment(nxt.media, nxt.start_s, nxt.end_s, nxt.token)
-                new.follows = seg.token
-                new.frame_s = seg.frame_s
-                self._start_locked(new)
+                delay = handover_delay(seg, None if tp is None else float(tp), eof, self.next_lead_s)
+                if delay <= 0.001:
+                    self._hand_over_locked(seg, nxt)
+                elif self._handover is None:
+                    timer = threading.Timer(delay, self._on_handover_due, (seg, nxt))
+                    timer.daemon = True
+                    self._handover = timer
+                    timer.start()
             elif action == "roll_over" and nxt is not None:
                 new = _Segment(nxt.token, nxt.media, nxt.start_s, nxt.end_s, loads=False, phase="started")
                 new.frame_s = seg.frame_s

@@ -3,11 +3,13 @@
 A ``_Segment`` is one ``play_segment`` (or a successor given with ``set_next``) and how far
 mpv has got with it. ``decide()`` says what to do when mpv reports a new playback position.
 
-How positions relate to the screen: mpv's ``time-pos`` is the frame it has just queued for the
-video output, which shows it at its due time, about one frame later. A seek drops the frames
-still queued but never the one the output is already presenting. So acting when the *last*
-frame of a segment is queued (pause, or seek into the successor) still leaves time before the
-frame after it — the next segment's first frame in a joined file — could reach the screen.
+How positions relate to the screen: mpv's ``time-pos`` is the frame it has just handed to the
+video output. With ``video-timing-offset=0`` (``mpv_options``) that happens at the frame's
+display time, so it is the frame on screen; with mpv's default (0.05 s) it was about one frame
+ahead. A seek drops frames not yet handed over but never the one the output has taken. So when
+the *last* frame of a segment comes up there is one frame interval left to report the end or to
+time the successor's seek (``handover_delay``) before the frame after it — the next segment's
+first frame in a joined file — could be due (and mpv's ``end`` stops it anyway).
 """
 
 from __future__ import annotations
@@ -77,11 +79,12 @@ def can_continue(seg: _Segment, nxt: NextSegment, tp: float | None) -> bool:
 
 
 def decide(seg: _Segment, tp: float | None, eof: bool, lead_s: float) -> Action:
-    """What to do now that mpv has queued the frame at ``tp`` (``seg`` is ``started``).
+    """What to do now that mpv has handed over the frame at ``tp`` (``seg`` is ``started``).
 
     ``end``        no successor: pause on this, the segment's last frame, and report the end;
     ``roll_over``  the successor ``continues`` and its first frame is up: swap the bookkeeping;
-    ``hand_over``  the successor needs a seek/load and the end is within ``lead_s``: start it;
+    ``hand_over``  the successor needs a seek/load and the last frame is up (or the end within
+                   ``lead_s``): start it, ``handover_delay`` seconds from now;
     ``wait``       nothing yet.
     """
     end = seg.end_s
@@ -92,7 +95,7 @@ def decide(seg: _Segment, tp: float | None, eof: bool, lead_s: float) -> Action:
         return "hand_over" if eof else "wait"
     if nxt is not None:
         if end is not None and tp is not None and end - tp <= max(lead_s, seg.frame_s) + END_EPS:
-            return "hand_over"
+            return "hand_over"  # the last frame is up: the caller times the seek (handover_delay)
         return "hand_over" if eof else "wait"
     if end is not None and tp is not None and tp + seg.frame_s >= end - END_EPS:
         return "end"
@@ -104,3 +107,18 @@ def restart_in_range(seg: _Segment, tp: float | None) -> bool:
     if tp is None:
         return True  # nothing better to go on; the command reply already ordered the events
     return seg.start_s - 2 * seg.frame_s - END_EPS <= tp <= seg.start_s + 3 * seg.frame_s + END_EPS
+
+
+def handover_delay(seg: _Segment, tp: float | None, eof: bool, lead_s: float) -> float:
+    """Seconds from now until a non-adjacent successor's seek/load should be sent (0: now).
+
+    With ``video-timing-offset=0`` (``mpv_options``) the frame at ``tp`` is on screen from
+    about now, so the boundary is ``end - tp`` away; the command goes ``lead_s`` (about the
+    time a seek takes to show its first frame) before it. Sending it any earlier cuts the old
+    segment short and, worse, commits the successor while a branch may still come: a branch
+    given after the command but before the successor's first frame would let that frame
+    flash on screen first (measured).
+    """
+    if eof or seg.end_s is None or tp is None:
+        return 0.0
+    return max(0.0, seg.end_s - tp - lead_s)

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from hardware.events import Emit, PlayerFault, SegmentEnded, SegmentStarted
+from hardware.player.still import check_still
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,7 @@ class SimPlayer:
         self._state: SimState = "idle"
         self._blank = False
         self._idle_text: str | None = None
+        self._still: np.ndarray | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -150,6 +154,12 @@ class SimPlayer:
             return self._idle_text
 
     @property
+    def still(self) -> np.ndarray | None:
+        """The picture given to ``show_still`` while it is shown (a copy), else None."""
+        with self._lock:
+            return self._still
+
+    @property
     def next_token(self) -> int | None:
         """Token of the successor given with ``set_next``, until it starts."""
         with self._lock:
@@ -170,6 +180,7 @@ class SimPlayer:
     def close(self) -> None:
         with self._lock:
             self._seg = None
+            self._still = None
             self._state = "closed"
             thread, self._thread = self._thread, None
         self._stop.set()
@@ -251,6 +262,12 @@ class SimPlayer:
             self._idle_text = text
             if self._state != "closed":
                 self._state = "idle"
+
+    def show_still(self, image: np.ndarray | None) -> None:
+        """Remember ``image`` as shown over everything (``still``) until ``show_still(None)``."""
+        still = None if image is None else check_still(image).copy()
+        with self._lock:
+            self._still = still
 
     def position(self) -> float | None:
         with self._lock:
