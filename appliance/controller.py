@@ -269,8 +269,8 @@ class Controller(InputReactions, DeviceReactions, ReviewActions):
                 },
                 t_mono=now_mono,
             )
+            self._show_status("session")  # first: the camera leaves standby and is at full rate by the scene
             await self._camera_self_check(live)
-            self._show_status("session")
             await self._enter_scene(live, manifest.start, "system")
             self._publish_state()
             return row
