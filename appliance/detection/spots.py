@@ -17,8 +17,11 @@ moving content that rose over the background (a head's leading crescent, whose c
 through the rest of the head) is seen as part of the larger bright structure it is. A spot that
 stands out clearly and drove its pixels towards saturation is *unmistakable*
 (``is_unmistakable``): what changed around it or was there before does not overrule it, so a
-laser on moving or bright content is kept. ``newness`` measures whether a spot is light that
-was not there a frame ago.
+laser on moving or bright content is kept. Where the spot's pixels were still, "clearly" is a
+share of the most it could stand out (``Candidate.headroom_standout``): a laser on a figure's edge
+that has just arrived at the spot rose ~140 over the dark room the background remembers, but has
+only ~90 levels of headroom above the head now around it. ``newness`` measures whether a spot is
+light that was not there a frame ago.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ SATURATION = 255.0
 # only if it is peaked along its length; a flat one is a moving object.
 MAX_LARGE_ELONGATION = 2.5
 FLAT_CORE_FRACTION = 0.7  # a flat (not peaked) group has most of its pixels in its "core"
+# The least headroom ``Candidate.headroom_standout`` divides by (luma levels): standing out
+# "clearly" (0.7 of it) then takes at least ~20 levels, well above the sensor noise.
+MIN_HEADROOM = 30.0
 
 # Rejection reasons. The first group marks a change that is not a laser spot (moving content, an
 # object removed, a flickering highlight): its continuation in the next frame is not one either.
@@ -82,6 +88,7 @@ class SpotLimits:
     min_prominence: float
     min_standout: float  # unsaturated peak above the rings' 90th percentile, share of the peak rise
     clear_standout: float  # a spot standing out this much is one even on a change around it
+    settled_deviation: float  # below this mean variability a spot's pixels were still (background lags)
     max_background_prominence: float
     max_elongation: float
     min_core_fraction: float
@@ -119,8 +126,31 @@ class Candidate:
     def standout(self) -> float:
         """How far the peak stands above the brightest tenth of its surroundings (the rings around
         the group and around its core), as a share of its rise."""
-        surround = max(self.ring_luma_high, self.core_ring_luma_high)
-        return (self.peak_luma - surround) / max(self.peak_rise, 1.0)
+        return (self.peak_luma - self.surround_luma) / max(self.peak_rise, 1.0)
+
+    @property
+    def surround_luma(self) -> float:
+        """The brightest tenth of the spot's surroundings (the rings around the group and its core)."""
+        return max(self.ring_luma_high, self.core_ring_luma_high)
+
+    @property
+    def headroom_standout(self) -> float:
+        """``standout`` as a share of the most the peak could stand out above the content around
+        it: its rise, or the headroom above the outer ring (255 minus ``ring_luma_high``) when that
+        is less.
+
+        They differ on bright content that has just arrived around the spot (a moving figure's
+        leading edge reaching it): the background at the spot still has the dark room, so a laser
+        there rises by ~140, while the head around it leaves only ~90 levels above it; even a laser
+        that drives its pixels to saturation then stands out by less than 0.7 of its rise. Moving
+        content itself stays near 0 on both measures: its peak is no brighter than the content
+        beside it. The outer ring is the content; the ring around the core may be the spot's own
+        halo, whose brightness says nothing about the headroom. The headroom counts down to
+        ``MIN_HEADROOM``: a clipped figure on clipped surroundings has none, and a level or two
+        of noise must not make its peak stand out.
+        """
+        scale = min(self.peak_rise, max(SATURATION - self.ring_luma_high, MIN_HEADROOM))
+        return (self.peak_luma - self.surround_luma) / max(scale, 1.0)
 
     @property
     def radius(self) -> float:
@@ -210,10 +240,16 @@ def rejection_reason(c: Candidate, limits: SpotLimits, width: int, height: int) 
 
 def is_unmistakable(c: Candidate, limits: SpotLimits) -> bool:
     """Whether ``c`` is a laser spot by its own looks, whatever happens around it: it stands out
-    clearly above everything around it (``clear_standout``) and drove its peak towards saturation
-    (used ``saturating_share`` of the headroom, 255 minus its level before), as a laser spot does
-    on any content, moving or bright."""
-    return c.standout >= limits.clear_standout and c.peak_rise >= limits.saturating_share * (
+    clearly above everything around it (``clear_standout``, of the most it could: see
+    ``Candidate.headroom_standout``) and drove its peak towards saturation (used
+    ``saturating_share`` of the headroom, 255 minus its level before), as a laser spot does on any
+    content, moving or bright, also on a figure's edge arriving at the spot."""
+    # where the spot's pixels were still, the slowly learnt background lags content that just
+    # arrived, and the headroom above that content is the honest scale; where content keeps moving,
+    # the background follows it and the rise is (and a bright moving object must not borrow it)
+    settled = c.mean_deviation < limits.settled_deviation
+    standout = c.headroom_standout if settled else c.standout
+    return standout >= limits.clear_standout and c.peak_rise >= limits.saturating_share * (
         SATURATION - c.peak_luma + c.peak_rise
     )
 

@@ -23,7 +23,8 @@ import numpy as np
 from appliance.detection.background import BackgroundModel
 from appliance.detection.color import classify_color
 from appliance.detection.detection_area import DetectionArea
-from appliance.detection.laser import REFERENCE_PIXELS, DetectorConfig, Shot
+from appliance.detection.detector_config import REFERENCE_PIXELS, DetectorConfig
+from appliance.detection.laser import Shot
 from appliance.detection.pixel_kernels import to_luma
 from appliance.detection.spots import measure_candidates, rejection_reason
 
