@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_PACKAGES := python3-venv libmpv2 ffmpeg espeak-ng fonts-dejavu-core
-TEST_PACKAGES := $(RUN_PACKAGES) chromium
+# deploy/update tests: RAUC on file-backed slots, a private D-Bus, images, keys, systemd-analyze
+DEPLOY_TEST_PACKAGES := rauc squashfs-tools dbus-daemon e2fsprogs dosfstools mtools fdisk openssl systemd
+TEST_PACKAGES := $(RUN_PACKAGES) chromium $(DEPLOY_TEST_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_ARGS ?= --hardware sim
 PYTEST_ARGS ?=
@@ -49,7 +51,7 @@ test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
-	@for b in detection sim_hit_latency input_to_action gpio_latency branch_switch; do \
+	@for b in detection sim_hit_latency input_to_action gpio_latency branch_switch panel_api; do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:

@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     gpio_test.add_argument("--data-dir", type=Path)
     gpio_test.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each press")
 
+    update = sub.add_parser("update", help="install a signed update (.raucb), or show/confirm/roll back")
+    update.add_argument("target", help="an update file, or status | mark-good | boot-previous")
+    update.add_argument("--json", action="store_true", help="status as JSON")
+    update.add_argument("--force", action="store_true", help="mark-good without checking the panel's health")
+
     demo = sub.add_parser("demo", help="generate the built-in demo scenario library")
     demo.add_argument("--data-dir", type=Path, help="data directory (scenarios go in <data-dir>/scenarios)")
     demo.add_argument("--size", type=_size, default=(1280, 720), help="resolution, e.g. 1280x720")
@@ -173,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             return gpio_test_command(settings, interactive=sys.stdin.isatty(), timeout_s=args.timeout)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "update":
+            from appliance.settings import load_settings
+            from appliance.update.commands import update_command
+
+            return update_command(load_settings(), args.target, as_json=args.json, force=args.force)
     except ConfigError as exc:
         print(f"openrange: {exc}", file=sys.stderr)
         return 2

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 
-from appliance.camera_service import CameraService
+from appliance import systemd_integration as sd
+from appliance.camera_service import CameraService, screen_projector
 from appliance.clock import LoopClock
 from appliance.controller import Controller
 from appliance.cues import CueScheduler, WorkerOutputs
@@ -18,11 +20,15 @@ from appliance.demo_library import ensure_demo_library
 from appliance.device_worker import DeviceWorker
 from appliance.errors import ConfigError
 from appliance.events import EventBus
+from appliance.frames import FrameStore
 from appliance.pairing import Pairing, load_or_create_pin
 from appliance.records import Records
+from appliance.reports.xapi_sender import XapiSender
+from appliance.scenario.install import clean_incoming
 from appliance.scenario.library import ScenarioLibrary
 from appliance.service import Service, SimControls
 from appliance.settings import Settings
+from appliance.update.updater import Updater
 from hardware.backends import Hardware, open_hardware
 from web_ui.app import create_app
 
@@ -47,6 +53,21 @@ def player_options(settings: Settings) -> dict[str, str]:
     return options
 
 
+def range_state_shower(
+    light: Any, gpio_worker: DeviceWorker, camera: CameraService | None
+) -> Callable[[str], None]:
+    """What follows the range's state ("idle", "session", "fault"): the status light, and the
+    camera, which detects only while a session runs (standby between sessions)."""
+
+    def show(pattern: str) -> None:
+        if light is not None:
+            gpio_worker.submit(light.show, pattern)
+        if camera is not None:
+            camera.runner.set_standby(pattern != "session")
+
+    return show
+
+
 def device_status(hardware: Hardware, cues: CueScheduler, camera: CameraService | None) -> dict[str, Any]:
     """Inputs, outputs, status light and cues as the health endpoint shows them."""
     return {
@@ -67,6 +88,13 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     loop = asyncio.get_running_loop()
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    sd.use_journal()
+    watchdog = asyncio.create_task(sd.watchdog_loop())
+    marker = sd.StartMarker(data_dir)
+    safe_mode = marker.begin()
+    if safe_mode:
+        settings = sd.safe_settings(settings)
+        log.warning("%s", sd.SAFE_MODE_WARNING)
     bus = EventBus(loop)
     records = Records(settings.records_path)
     await records.open()
@@ -80,6 +108,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             lambda: ensure_demo_library(settings.library_dir, size=settings.demo_size, progress=_progress),
         )
     library = ScenarioLibrary(settings.library_dir, data_dir / "cache" / "packages")
+    clean_incoming(library)  # uploads cut off by a power cut
     await loop.run_in_executor(None, library.scan)
     log.info("scenario library: %d scenarios, %d broken", len(library.list()), len(library.broken))
 
@@ -98,6 +127,8 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             camera_source=settings.camera.source,
         ),
     )
+    if safe_mode:
+        hardware.warnings.append(sd.SAFE_MODE_WARNING)
     player_worker = DeviceWorker("player")
     gpio_worker = DeviceWorker("gpio")
     clock = LoopClock(loop)
@@ -108,7 +139,11 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     if hardware.camera is not None:
         camera = CameraService(
             hardware.camera,
-            projector=hardware.sim_camera.project if hardware.sim_camera is not None else None,
+            projector=screen_projector(  # the pattern on the screen, and to the simulated camera
+                hardware.player,
+                player_worker,
+                also=hardware.sim_camera.project if hardware.sim_camera else None,
+            ),
             data_dir=data_dir,
             video_size=settings.camera.video_size,
             display_latency_s=settings.camera.display_latency_ms / 1000.0,
@@ -117,6 +152,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         if problem:
             log.warning("%s", problem)
             hardware.warnings.append(problem)
+        camera.runner.set_standby(True)  # no session yet: nothing to detect
     hardware_info: dict[str, Any] = {
         "mode": settings.hardware,
         "player": getattr(hardware.player, "name", type(hardware.player).__name__),
@@ -133,13 +169,27 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         cues=cues,
         actions=dict(gpio.actions()),
         output_names=cue_outputs if hardware.outputs else None,
-        status_light=(lambda pattern: gpio_worker.submit(light.show, pattern)) if light else None,
+        status_light=range_state_shower(light, gpio_worker, camera),
         camera=camera,
     )
     pin = load_or_create_pin(data_dir, settings.web.pin)
     controller.idle_text = f"Instructor panel: {panel_url(settings)}   PIN {pin}"
     player_worker.submit(hardware.player.show_idle, controller.idle_text)
-    pairing = Pairing(records, pin, token_ttl_s=settings.web.token_ttl_h * 3600)
+
+    def show_new_pin(new_pin: str) -> None:
+        controller.idle_text = f"Instructor panel: {panel_url(settings)}   PIN {new_pin}"
+        log.info("new pairing PIN: %s", new_pin)
+        if (controller.live is None or controller.live.status == "ended") and controller.moment is None:
+            player_worker.submit(hardware.player.show_idle, controller.idle_text)
+
+    pairing = Pairing(
+        records,
+        pin,
+        token_ttl_s=settings.web.token_ttl_h * 3600,
+        data_dir=data_dir,
+        on_pin_change=show_new_pin,
+    )
+    xapi = XapiSender(records, library, settings.xapi)
     sim = SimControls(hardware.sim_camera, hardware.sim_gpio) if settings.hardware == "sim" else None
     service = Service(
         settings=settings,
@@ -151,8 +201,13 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         sim=sim,
         devices=lambda: device_status(hardware, cues, camera),
         camera=camera,
+        xapi=xapi,
+        frames=FrameStore(data_dir / "cache" / "frames"),
     )
     app = create_app(service)
+    updater = Updater(settings.update, data_dir, notify=bus.broadcast)
+    app.state.updater = updater
+    lifecycle = asyncio.create_task(sd.after_start(service, updater, marker))
     config = uvicorn.Config(
         app,
         host=settings.web.host,
@@ -164,6 +219,7 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     server = uvicorn.Server(config)
     announcer = asyncio.create_task(_announce_when_ready(server, service, pin))
     stopper = asyncio.create_task(_stop_when(shutdown, server)) if shutdown is not None else None
+    xapi_task = asyncio.create_task(xapi.run())
     try:
         try:
             await server.serve()
@@ -175,7 +231,14 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
                 " the address is in use or not permitted (choose another with --port)"
             )
     finally:
-        announcer.cancel()
+        sd.stopping()
+        for task in (announcer, lifecycle, watchdog):
+            task.cancel()
+        await updater.close()
+        xapi_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await xapi_task
+        xapi.close()
         if stopper is not None:
             stopper.cancel()
         live = controller.live
@@ -186,6 +249,8 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         gpio_worker.shutdown()
         if sim is not None:
             sim.close()
+        if service.frames is not None:
+            service.frames.close()
         await records.close()
         log.info("stopped")
 

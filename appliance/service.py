@@ -12,8 +12,10 @@ from appliance.camera_service import CameraService
 from appliance.controller import Controller
 from appliance.device_worker import DeviceWorker
 from appliance.events import EventBus
+from appliance.frames import FrameStore
 from appliance.pairing import Pairing
 from appliance.records import Records
+from appliance.reports.xapi_sender import XapiSender
 from appliance.scenario.library import ScenarioLibrary
 from appliance.settings import Settings
 
@@ -76,6 +78,10 @@ class Service:
     """Live device states (inputs, outputs, status light, cues) for the health endpoint."""
     camera: CameraService | None = None
     """Calibration, self-check and laser zero; None without a camera."""
+    frames: FrameStore | None = None
+    """Thumbnails, the live frame and hit frames (decoded off the loop, cached under the data dir)."""
+    xapi: XapiSender | None = None
+    """The xAPI outbox and its sender (status and retry for the admin page)."""
     version: str = VERSION
     started_mono: float = field(default_factory=time.monotonic)
     ready: bool = False

@@ -268,6 +268,62 @@ class GpioSettings(_Section):
         return [o.to_pin() for o in self.outputs]
 
 
+class UpdateSettings(_Section):
+    """Signed A/B updates with RAUC (docs/deployment.md)."""
+
+    enabled: bool | None = None
+    """None = on when the ``rauc`` program and /etc/rauc/system.conf are both there (the box)."""
+    rauc: str = "rauc"
+    """The rauc program (Debian's package)."""
+    system_conf: Path | None = None
+    """RAUC's system.conf for local checks (``rauc info``); None = RAUC's default, /etc/rauc/system.conf."""
+    usb_dirs: list[Path] = Field(default_factory=lambda: [Path("/media/openrange-usb")])
+    """Where USB sticks are mounted (read-only, by the udev rule); bundles found there are offered."""
+    usb_poll_s: float = Field(default=2.0, ge=0.2, le=60)
+    """How often the stick folders are looked at."""
+    confirm_timeout_s: float = Field(default=300.0, ge=5, le=3600)
+    """How long a freshly booted slot may take to become healthy before it is left unconfirmed
+    (and the next boot falls back)."""
+    reboot_command: list[str] = Field(
+        default_factory=lambda: ["systemctl", "start", "--no-block", "openrange-reboot.service"]
+    )
+    """How the service asks for a restart of the box (a root unit allowed by the polkit rule)."""
+    max_upload_mb: int = Field(default=2048, ge=1)
+    """Largest bundle the admin page accepts."""
+    version_file: Path = Path("/usr/lib/openrange/version")
+    """The running system's version (written by the image build; the bundle hook reads it too)."""
+
+
+class XapiSettings(_Section):
+    """xAPI statements to a Learning Record Store, and the pass/fail rule of the records
+    (docs/configuration.md, ``xapi``)."""
+
+    enabled: bool = False
+    """Queue one statement per trainee when a session ends and send them to the LRS."""
+    endpoint: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    """The LRS's xAPI base URL (statements are POSTed to ``{endpoint}/statements``)."""
+    username: str = ""
+    """Basic-auth user (the LRS's key)."""
+    password: str = ""
+    """Basic-auth password (the LRS's secret)."""
+    activity_base_iri: str = Field(default="http://openrange.local/xapi", pattern=r"^[a-z][a-z0-9+.-]*:\S+$")
+    """Prefix of the activity ids (``{base}/scenarios/{id}``), trainee accounts and extension IRIs."""
+    pass_threshold: float = Field(default=0.7, ge=0, le=1)
+    """A scored session is ``passed`` when its rubric total reaches this fraction of the maximum."""
+    failure_outcomes: list[str] = Field(
+        default_factory=lambda: [
+            *("assault", "hit", "shot", "killed", "dead", "death", "injured", "fail", "failed"),
+        ]
+    )
+    """An ending's outcome containing one of these words (whole words, any case) is a failure."""
+    retry_min_s: float = Field(default=2.0, gt=0, le=3600)
+    """First wait after a failed send; doubled after each failure up to ``retry_max_s``."""
+    retry_max_s: float = Field(default=300.0, gt=0, le=86400)
+    """Longest wait between attempts while the LRS cannot be reached."""
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """HTTP timeout of one send."""
+
+
 class Settings(_Section):
     hardware: Literal["sim", "pi"] = "sim"
     """'sim' = simulated camera and GPIO; 'pi' = the real devices."""
@@ -282,6 +338,8 @@ class Settings(_Section):
     player: PlayerSettings = Field(default_factory=PlayerSettings)
     gpio: GpioSettings = Field(default_factory=GpioSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
+    update: UpdateSettings = Field(default_factory=UpdateSettings)
+    xapi: XapiSettings = Field(default_factory=XapiSettings)
 
     @property
     def library_dir(self) -> Path:
@@ -379,3 +437,13 @@ def write_overrides(data_dir: Path, overrides: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_overrides(data_dir: Path) -> dict[str, Any]:
+    """The tablet-made overrides layer as written (empty when there is none)."""
+    return _read_yaml(data_dir / OVERRIDES_NAME)
+
+
+def merge_trees(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, mapping by mapping (lists and values are replaced whole)."""
+    return _merge(base, top)

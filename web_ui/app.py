@@ -10,7 +10,23 @@ from fastapi.staticfiles import StaticFiles
 
 from appliance.service import Service
 from web_ui.errors import install_error_handlers
-from web_ui.routers import auth, camera, health, scenarios, sessions, sim
+from web_ui.openapi_errors import document_errors
+from web_ui.routers import (
+    admin,
+    auth,
+    camera,
+    debrief,
+    health,
+    live,
+    records,
+    scenario_admin,
+    scenarios,
+    sessions,
+    settings,
+    setup,
+    sim,
+    updates,
+)
 from web_ui.ws import router as ws_router
 
 STATIC = Path(__file__).parent / "static"
@@ -24,7 +40,22 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (health, auth, scenarios, sessions, camera):
+    document_errors(app)
+    for module in (
+        health,
+        auth,
+        scenarios,
+        sessions,
+        camera,
+        debrief,
+        live,
+        setup,
+        admin,
+        records,
+        updates,
+        settings,
+        scenario_admin,
+    ):
         app.include_router(module.router)
     if service.sim is not None:
         app.include_router(sim.router)

@@ -52,9 +52,14 @@ class FlagBody(BaseModel):
 
 
 @router.get("/state")
-async def state(controller: ControllerDep, client: ClientDep) -> dict[str, Any]:
-    """The live state: the running session, its scene and choices, its events so far."""
-    return controller.snapshot()
+async def state(
+    controller: ControllerDep,
+    client: ClientDep,
+    events: Annotated[bool, Query(description="include the session's events so far")] = True,
+) -> dict[str, Any]:
+    """The live state: the running session, its scene and choices, and (unless events=false) its
+    events so far; a poller that only needs the scene should ask without them."""
+    return controller.snapshot(include_events=events)
 
 
 @router.post("/sessions", status_code=201)
