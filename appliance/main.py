@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -51,6 +52,13 @@ def player_options(settings: Settings) -> dict[str, str]:
         options["ao"] = "null"
     options.update(p.extra_options)
     return options
+
+
+def idle_text(settings: Settings, pin: str) -> str:
+    """What the projector shows between sessions under the logo: where the panel is and its PIN,
+    and (on a box after first boot) the Wi-Fi to join and the certificate's fingerprint."""
+    identity = sd.identity_text(settings.data_dir)
+    return f"Instructor panel: {panel_url(settings)}   PIN {pin}" + (f"\n{identity}" if identity else "")
 
 
 def range_state_shower(
@@ -173,11 +181,11 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
         camera=camera,
     )
     pin = load_or_create_pin(data_dir, settings.web.pin)
-    controller.idle_text = f"Instructor panel: {panel_url(settings)}   PIN {pin}"
+    controller.idle_text = idle_text(settings, pin)
     player_worker.submit(hardware.player.show_idle, controller.idle_text)
 
     def show_new_pin(new_pin: str) -> None:
-        controller.idle_text = f"Instructor panel: {panel_url(settings)}   PIN {new_pin}"
+        controller.idle_text = idle_text(settings, new_pin)
         log.info("new pairing PIN: %s", new_pin)
         if (controller.live is None or controller.live.status == "ended") and controller.moment is None:
             player_worker.submit(hardware.player.show_idle, controller.idle_text)
@@ -208,10 +216,13 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     updater = Updater(settings.update, data_dir, notify=bus.broadcast)
     app.state.updater = updater
     lifecycle = asyncio.create_task(sd.after_start(service, updater, marker))
+    tls = tls_files(settings)
     config = uvicorn.Config(
         app,
         host=settings.web.host,
         port=settings.web.port,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
         log_config=None,
         access_log=False,
         ws="websockets-sansio",
@@ -262,10 +273,19 @@ async def _announce_when_ready(server: uvicorn.Server, service: Service, pin: st
     log.info("instructor panel: %s  pairing PIN: %s", panel_url(service.settings), pin)
 
 
+def tls_files(settings: Settings) -> tuple[Path, Path] | None:
+    """The device certificate and key to serve HTTPS with, or None for plain HTTP."""
+    cert, key = settings.data_dir / "tls" / "cert.pem", settings.data_dir / "tls" / "key.pem"
+    if settings.web.tls == "auto" and cert.is_file() and key.is_file():
+        return cert, key
+    return None
+
+
 def panel_url(settings: Settings) -> str:
     web = settings.web
     host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
-    return f"http://{host}:{web.port}/"
+    scheme = "https" if tls_files(settings) else "http"
+    return f"{scheme}://{host}:{web.port}/"
 
 
 async def _stop_when(shutdown: asyncio.Event, server: uvicorn.Server) -> None:

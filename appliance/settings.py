@@ -36,6 +36,10 @@ class WebSettings(_Section):
     """Pairing PIN; None = a random 6-digit PIN chosen at first start and kept in the data directory."""
     token_ttl_h: float = Field(default=12.0, gt=0)
     """How long a paired tablet stays paired without pairing again."""
+    tls: Literal["auto", "off"] = "auto"
+    """'auto' = serve HTTPS when the device certificate made at first boot exists
+    (``<data-dir>/tls/cert.pem`` and ``key.pem``; its fingerprint is on the idle screen), plain
+    HTTP otherwise (development); 'off' = always plain HTTP."""
 
 
 class PlayerSettings(_Section):

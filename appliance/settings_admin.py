@@ -18,8 +18,21 @@ from appliance.settings import OVERRIDES_NAME, Settings, merge_trees, read_overr
 
 SECRET_FIELDS: tuple[tuple[str, ...], ...] = (("xapi", "password"), ("web", "pin"))
 """Never shown: only ``"set"`` or ``None`` is."""
-FIXED_FIELDS = frozenset({"data_dir"})
-"""Cannot be overridden from the tablet: the overrides file itself lives under the data dir."""
+SYSTEM_ONLY: tuple[tuple[str, ...], ...] = (
+    ("data_dir",),
+    ("hardware",),
+    ("update", "rauc"),
+    ("update", "system_conf"),
+    ("update", "reboot_command"),
+    ("update", "usb_dirs"),
+    ("update", "version_file"),
+    ("player", "extra_options"),
+    ("gpio",),
+    ("camera", "source"),
+)
+"""Set only in /etc/openrange/settings.yaml, never from the tablet: where data lives, which
+devices and pins are driven, and anything that names a program, a file or mpv options (an mpv
+option can load a script): an admin PIN must not become a shell on the box."""
 REDACTED = "set"
 
 
@@ -81,12 +94,23 @@ def _drop_nulls(tree: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _touches(changes: dict[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = changes
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
 def change_settings(settings: Settings, changes: dict[str, Any]) -> dict[str, Any]:
     """Merge ``changes`` (a nested mapping; ``null`` removes an override) into the overrides file
     after checking the whole tree; raises ``SettingsRejected`` and writes nothing when it is wrong."""
-    fixed = FIXED_FIELDS & set(changes)
+    fixed = [".".join(path) for path in SYSTEM_ONLY if _touches(changes, path)]
     if fixed:
-        raise SettingsRejected([f"{name}: cannot be changed from the tablet" for name in sorted(fixed)])
+        raise SettingsRejected(
+            [f"{name}: set in /etc/openrange/settings.yaml on the box, not from the tablet" for name in fixed]
+        )
     current = read_overrides(settings.data_dir)
     merged = _drop_nulls(merge_trees(current, _without_redacted(changes, current)))
     try:

@@ -67,6 +67,13 @@ def test_a_good_change_is_written_and_a_bad_one_writes_nothing(
     assert refused.status_code == 422
     assert "web.port" in refused.json()["detail"] and "log_level" in refused.json()["detail"]
     assert admin.patch("/api/admin/settings", json={"changes": {"data_dir": "/tmp/x"}}).status_code == 422
+    for system_only in (
+        {"update": {"reboot_command": ["/bin/sh", "-c", "id"]}},
+        {"update": {"rauc": "/tmp/evil"}},
+        {"player": {"extra_options": {"script": "/tmp/evil.lua"}}},
+    ):
+        refused = admin.patch("/api/admin/settings", json={"changes": system_only})
+        assert refused.status_code == 422 and "not from the tablet" in refused.json()["detail"], system_only
     assert overrides.read_bytes() == before, "a refused change writes nothing"
     # the placeholder keeps the stored secret; null removes an override
     kept = admin.patch("/api/admin/settings", json={"changes": {"xapi": {"password": "set"}}})

@@ -28,10 +28,11 @@ def _plain(text: str) -> str:
 
 def idle_card_ass(card: IdleCard, text: str | None = None) -> str:
     """ASS events for ``card``: a centred title, a smaller grey subtitle under it and, if
-    given, one more line of ``text`` (e.g. the panel's address and pairing PIN)."""
+    given, the lines of ``text`` (e.g. the panel's address and pairing PIN, the Wi-Fi to join
+    and the certificate's fingerprint)."""
     title = _plain(card.title)
     subtitle = _plain(card.subtitle)
-    line = _plain(text or "")
+    line = "\\N".join(p for p in (_plain(part) for part in (text or "").split("\n")) if p)
     out = "{\\an5\\bord0\\shad0\\fs96\\1c&HFFFFFF&}" + title
     if subtitle:
         out += "\\N{\\fs48\\1c&HA0A0A0&}" + subtitle
