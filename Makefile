@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_ARGS ?= --hardware sim
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test lint bench clean
+.PHONY: setup setup-test run test lint bench crash-test soak clean
 
 # Installs the Debian packages named in $(1) that are not installed yet.
 define apt_install
@@ -53,6 +53,16 @@ test: lint
 bench: setup
 	@for b in detection sim_hit_latency input_to_action gpio_latency branch_switch panel_api; do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
+
+# 200 SIGKILLs of the service during scripted sessions (the suite runs 20)
+crash-test: setup-test
+	OPENRANGE_CRASH_KILLS=200 $(BIN)/python -m pytest -q -s tests/test_crash_safety.py
+
+# long benchmarks of the service process: 10 tablets at 100 events/s, an 8-hour day in 15 min, idle budget
+soak: setup
+	$(BIN)/python bench/service_load.py load --tablets 10 --rate 100 --minutes 10
+	$(BIN)/python bench/service_load.py soak --minutes 15
+	$(BIN)/python bench/service_load.py idle --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts
