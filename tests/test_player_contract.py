@@ -372,12 +372,12 @@ def test_mpv_required_options_win_over_the_callers() -> None:
     assert MpvPlayer(EventLog(), options={"vo": "gpu"}).mpv_options()["fullscreen"] == "yes"
 
 
-def test_idle_card_text_is_one_plain_line() -> None:
+def test_idle_card_text_is_plain_lines() -> None:
     from hardware.player.idle_card import IdleCard, blank_ass, idle_card_ass
 
-    ass = idle_card_ass(IdleCard(), "Panel {\\b1}http://x\nPIN 12")
-    assert ass.count("\\N") == 3
-    assert "{\\b1}" not in ass and "PIN 12" in ass
+    ass = idle_card_ass(IdleCard(), "Panel {\\b1}http://x  PIN 12\nWi-Fi openrange\n\n")
+    assert ass.count("\\N") == 4, "title, subtitle, a gap, one ASS line per text line (blank ones dropped)"
+    assert "{\\b1}" not in ass and "PIN 12" in ass and ass.endswith("Wi-Fi openrange")
     assert "\\N" not in idle_card_ass(IdleCard(title="T", subtitle=""))
     assert "\\p1" in blank_ass()
 
