@@ -107,6 +107,9 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
     records = Records(settings.records_path)
     await records.open()
     interrupted = await records.interrupt_unfinished()
+    purged = await records.purge_tokens()
+    if purged:
+        log.info("forgot %d pairing token(s) that expired more than a week ago", purged)
     for sid in interrupted:
         log.warning("session %s was interrupted by the last stop; its record is kept", sid)
 

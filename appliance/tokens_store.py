@@ -82,6 +82,17 @@ class TokenStore:
 
         return await self._run(_list)
 
+    async def purge_tokens(self, older_than_s: float = 7 * 86400) -> int:
+        """Forget tokens that expired more than ``older_than_s`` ago (called at start); how many.
+
+        Paired tablets come and go all year: without this the table only grows."""
+
+        def _purge(db: sqlite3.Connection) -> int:
+            cutoff = time.time() - older_than_s
+            return db.execute("DELETE FROM tokens WHERE expires_wall < ?", (cutoff,)).rowcount
+
+        return await self._run(_purge)
+
     async def revoke_token_id(self, short_id: str) -> list[str]:
         """Revoke the token(s) whose hash starts with ``short_id``; the hashes revoked (empty: unknown)."""
         if len(short_id) != TOKEN_ID_LEN or any(c not in "0123456789abcdef" for c in short_id):
