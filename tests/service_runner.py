@@ -79,6 +79,14 @@ class RunningService:
         client.headers["Authorization"] = "Bearer " + answer.json()["token"]
         return client
 
+    def admin_client(self, admin_pin: str, timeout: float = 10) -> httpx.Client:
+        """An httpx client with the admin role, made by the first-run setup (sets ``admin_pin``)."""
+        client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        answer = client.post("/api/setup/admin-pin", json={"pairing_pin": PIN, "admin_pin": admin_pin})
+        answer.raise_for_status()
+        client.headers["Authorization"] = "Bearer " + answer.json()["token"]
+        return client
+
 
 def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
     """The predicate's first truthy value, polled; AssertionError after ``timeout`` seconds."""

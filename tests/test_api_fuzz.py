@@ -46,16 +46,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 @pytest.fixture(scope="module")
 def admin_headers(service: RunningService) -> dict[str, str]:
-    """An admin token made by the first-run setup (instructor's if the box has no roles)."""
-    answer = httpx.post(
-        service.base_url + "/api/setup/admin-pin",
-        json={"pairing_pin": PIN, "admin_pin": ADMIN_PIN},
-        timeout=10,
-    )
-    if answer.status_code == 404:
-        answer = httpx.post(service.base_url + "/api/auth/pair", json={"pin": PIN}, timeout=10)
-    answer.raise_for_status()
-    return {"Authorization": "Bearer " + answer.json()["token"]}
+    """An admin token made by the first-run setup."""
+    return {"Authorization": service.admin_client(ADMIN_PIN).headers["Authorization"]}
 
 
 def test_cookie_without_csrf_header_is_refused(service: RunningService) -> None:

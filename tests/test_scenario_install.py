@@ -20,7 +20,7 @@ import yaml
 from media_fixtures import ffmpeg_available, make_test_clip
 from scenario_builders import TEST_SCENARIO, write_scenario
 from scenario_fixtures import symlink_member, zip_with
-from service_runner import PIN, RunningService
+from service_runner import RunningService
 
 pytestmark = pytest.mark.skipif(not ffmpeg_available(), reason="needs ffmpeg")
 
@@ -42,15 +42,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 @pytest.fixture(scope="module")
 def admin(service: RunningService) -> httpx.Client:
-    answer = httpx.post(
-        service.base_url + "/api/setup/admin-pin",
-        json={"pairing_pin": PIN, "admin_pin": ADMIN_PIN},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    client = httpx.Client(base_url=service.base_url, timeout=60)
-    client.headers["Authorization"] = "Bearer " + answer.json()["token"]
-    return client
+    return service.admin_client(ADMIN_PIN, timeout=60)
 
 
 def package_zip(tmp: Path, clip: Path, manifest: dict[str, Any] | None = None, **members: bytes) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from service_runner import PIN, RunningService
+from service_runner import RunningService
 
 ADMIN_PIN = "5551234"
 
@@ -22,15 +22,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 @pytest.fixture(scope="module")
 def admin(service: RunningService) -> httpx.Client:
-    answer = httpx.post(
-        service.base_url + "/api/setup/admin-pin",
-        json={"pairing_pin": PIN, "admin_pin": ADMIN_PIN},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    client = httpx.Client(base_url=service.base_url, timeout=10)
-    client.headers["Authorization"] = "Bearer " + answer.json()["token"]
-    return client
+    return service.admin_client(ADMIN_PIN)
 
 
 def test_instructor_cannot_see_or_change_settings(service: RunningService) -> None:
